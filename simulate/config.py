@@ -1,0 +1,137 @@
+"""Configuration of dataset generation and preview (stdlib only; the CLI is built from it)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from void.errors import ConfigError
+
+FAMILIES = ("collision", "support", "domino", "carry", "occlusion")
+RENDERERS = ("raster", "cycles")
+SPLITS = ("train", "test")
+EXECUTORS = ("local", "ray")
+CAMERA_MOTIONS = ("random", "static", "pan", "zoom")
+DEVICES = ("cpu", "gpu")
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """``"256x256"`` -> ``(256, 256)`` as (width, height)."""
+    try:
+        w, h = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--resolution must look like WxH (e.g. 256x256), got {text!r}") from None
+    return (w, h)
+
+
+def _families(value) -> list[str]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)
+
+
+@dataclass
+class SimulateConfig:
+    out: str = field(default="data/train", metadata={"help": "output dataset directory", "short": "-o"})
+    num_samples: int = field(default=200, metadata={"help": "number of paired samples"})
+    seed: int = field(default=0, metadata={"help": "dataset seed; sample i depends only on (seed, split, i)"})
+    split: str = field(
+        default="train",
+        metadata={"help": "seed range: train and test sets never share a sample seed", "choices": SPLITS},
+    )
+    families: list[str] = field(
+        default_factory=lambda: list(FAMILIES),
+        metadata={"help": "comma list of scenario families"},
+    )
+    resolution: tuple[int, int] = field(
+        default=(256, 256), metadata={"help": "frame size WxH", "parse": parse_resolution, "metavar": "WxH"}
+    )
+    frames: int = field(default=48, metadata={"help": "frames per video"})
+    fps: int = field(default=12, metadata={"help": "frames per second"})
+    renderer: str = field(default="raster", metadata={"help": "raster (fast GL) or cycles (Blender)", "choices": RENDERERS})
+    camera_motion: str = field(
+        default="random", metadata={"help": "camera motion; random picks per sample", "choices": CAMERA_MOTIONS}
+    )
+    workers: int = field(default=1, metadata={"help": "parallel worker processes (or Ray CPUs)"})
+    executor: str = field(default="local", metadata={"help": "local process pool or a Ray cluster", "choices": EXECUTORS})
+    ray_address: str | None = field(default=None, metadata={"help": "Ray cluster address (auto or HOST:PORT); local if unset"})
+    retries: int = field(default=2, metadata={"help": "retries of a failed sample before it is reported"})
+    max_attempts: int = field(default=20, metadata={"help": "scene draws per sample before giving up on degenerate scenes"})
+    spp: int = field(default=16, metadata={"help": "Cycles samples per pixel"})
+    denoiser: bool = field(default=False, metadata={"help": "Cycles: OpenImageDenoise on the RGB"})
+    device: str = field(default="cpu", metadata={"help": "Cycles compute device", "choices": DEVICES})
+    overwrite: bool = field(default=False, metadata={"help": "regenerate samples that already exist"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+
+    def __post_init__(self):
+        if isinstance(self.resolution, str):
+            self.resolution = parse_resolution(self.resolution)
+        self.resolution = tuple(int(v) for v in self.resolution)
+        self.families = _families(self.families)
+        for name in ("num_samples",):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--num-samples must be at least 1, got {self.num_samples}")
+        if self.frames < 2:
+            raise ConfigError(f"--frames must be at least 2, got {self.frames}")
+        if self.fps < 1:
+            raise ConfigError(f"--fps must be at least 1, got {self.fps}")
+        if self.workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {self.workers}")
+        if self.retries < 0 or self.max_attempts < 1 or self.spp < 1:
+            raise ConfigError("--retries must be >= 0, --max-attempts and --spp >= 1")
+        w, h = self.resolution
+        if w < 16 or h < 16 or w % 2 or h % 2:
+            raise ConfigError(f"--resolution must be even and at least 16x16, got {w}x{h}")
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        unknown = [f for f in self.families if f not in FAMILIES]
+        if unknown or not self.families:
+            raise ConfigError(
+                f"unknown family {', '.join(unknown) or '(none given)'}; choose from {', '.join(FAMILIES)}"
+            )
+        for choice, allowed, flag in (
+            (self.split, SPLITS, "--split"),
+            (self.renderer, RENDERERS, "--renderer"),
+            (self.executor, EXECUTORS, "--executor"),
+            (self.camera_motion, CAMERA_MOTIONS, "--camera-motion"),
+            (self.device, DEVICES, "--device"),
+        ):
+            if choice not in allowed:
+                raise ConfigError(f"{flag} must be one of {', '.join(allowed)}, got {choice!r}")
+        _check_writable(Path(self.out))
+
+    @property
+    def width(self) -> int:
+        return self.resolution[0]
+
+    @property
+    def height(self) -> int:
+        return self.resolution[1]
+
+
+def _check_writable(out: Path) -> None:
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ConfigError(f"--out {out}: {probe} exists and is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: {probe} is not writable")
+
+
+@dataclass
+class PreviewConfig:
+    dataset: str = field(default="", metadata={"help": "dataset directory", "positional": True, "required": True})
+    samples: list[str] = field(default_factory=list, metadata={"help": "sample ids (default: the first few)", "positional": True})
+    out: str | None = field(default=None, metadata={"help": "output directory (default: DATASET/preview)", "short": "-o"})
+    max_samples: int = field(default=4, metadata={"help": "samples to preview when none are named"})
+    sheet_frames: int = field(default=4, metadata={"help": "frames per contact sheet"})
+
+    def __post_init__(self):
+        if not self.dataset:
+            raise ConfigError("preview needs a DATASET directory")
+        if self.max_samples < 1 or self.sheet_frames < 1:
+            raise ConfigError("--max-samples and --sheet-frames must be at least 1")

@@ -1,0 +1,214 @@
+"""The scene spec: plain, JSON-able data that physics and every renderer consume.
+
+Physics (``simulate.physics``) turns a :class:`SceneSpec` into per-frame poses; renderers
+(``simulate.render``) turn a spec plus poses into pixels. Neither imports the other.
+
+Conventions: metres, seconds, kilograms; world z is up; the floor is the plane z = 0;
+quaternions are ``(x, y, z, w)``; colours are linear RGB in [0, 1]. Object ids start at 1
+(0 is the floor / background in id passes).
+
+Poses are ``(T, N, 7)`` float arrays ``[x, y, z, qx, qy, qz, qw]``, one row per object in
+``SceneSpec.objects`` order, one slice per video frame. Rows of objects that do not exist in
+a simulation (removed objects in the counterfactual) are NaN.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+SHAPES = ("box", "sphere", "cylinder", "mesh")
+ROLES = ("removed", "target", "support", "actor", "distractor")
+MATERIALS = ("rubber", "plastic", "metal", "wood")
+
+
+@dataclass
+class Keyframe:
+    """A pose of a kinematic actor at ``time_s``; poses between keyframes are interpolated."""
+
+    time_s: float
+    position: list[float]
+    orientation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 1.0])
+
+
+@dataclass
+class ObjectSpec:
+    id: int
+    name: str  # caption noun phrase, e.g. "small red rubber sphere"
+    shape: str  # one of SHAPES
+    # box: half extents [x, y, z]; sphere: [radius]; cylinder: [radius, height];
+    # mesh: [scale] applied to the OBJ in pybullet_data
+    size: list[float]
+    color: list[float]
+    position: list[float]
+    orientation: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 1.0])
+    mesh: str | None = None  # path relative to pybullet_data, for shape == "mesh"
+    material: str = "plastic"
+    roughness: float = 0.5
+    metallic: float = 0.0
+    mass_kg: float = 1.0  # 0 makes it static
+    friction: float = 0.5
+    restitution: float = 0.3
+    velocity: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    angular_velocity: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    keyframes: list[Keyframe] | None = None  # kinematic actor: moved by keyframes, not forces
+    role: str = "distractor"
+
+    @property
+    def kinematic(self) -> bool:
+        return bool(self.keyframes)
+
+
+@dataclass
+class CameraSpec:
+    position: list[float]
+    look_at: list[float]
+    up: list[float] = field(default_factory=lambda: [0.0, 0.0, 1.0])
+    fov_deg: float = 45.0  # vertical field of view
+    near_m: float = 0.05
+    far_m: float = 50.0
+    motion: str = "static"  # static | pan | zoom
+    # pan: degrees the camera orbits about look_at over the clip; zoom: fraction the fov shrinks
+    motion_amount: float = 0.0
+
+
+@dataclass
+class LightSpec:
+    sun_direction: list[float]  # unit vector from the sun towards the scene
+    sun_intensity: float = 1.0
+    sun_color: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    ambient: float = 0.35  # sky/ambient fraction
+    softness_deg: float = 2.0  # sun angular size, for soft shadows in Cycles
+
+
+@dataclass
+class FloorSpec:
+    color: list[float]
+    color2: list[float]
+    pattern: str = "checker"  # checker | plain | noise
+    tile_m: float = 0.5
+    roughness: float = 0.8
+    half_extent_m: float = 20.0
+
+
+@dataclass
+class SceneSpec:
+    family: str
+    seed: int
+    objects: list[ObjectSpec]
+    removed_ids: list[int]
+    camera: CameraSpec
+    light: LightSpec
+    floor: FloorSpec
+    fps: int = 12
+    num_frames: int = 48
+    width: int = 256
+    height: int = 256
+    physics_hz: int = 240
+    gravity: float = -9.81
+    background: list[float] = field(default_factory=lambda: [0.55, 0.62, 0.72])
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def duration_s(self) -> float:
+        return self.num_frames / self.fps
+
+    def object(self, object_id: int) -> ObjectSpec:
+        for obj in self.objects:
+            if obj.id == object_id:
+                return obj
+        raise KeyError(f"no object with id {object_id}")
+
+    def index_of(self, object_id: int) -> int:
+        for i, obj in enumerate(self.objects):
+            if obj.id == object_id:
+                return i
+        raise KeyError(f"no object with id {object_id}")
+
+    def removed_mask(self) -> np.ndarray:
+        """Boolean per object (spec order): is it removed in the counterfactual?"""
+        return np.array([o.id in self.removed_ids for o in self.objects], dtype=bool)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SceneSpec":
+        data = dict(data)
+        objects = []
+        for o in data.pop("objects"):
+            o = dict(o)
+            if o.get("keyframes"):
+                o["keyframes"] = [Keyframe(**k) for k in o["keyframes"]]
+            objects.append(ObjectSpec(**o))
+        return cls(
+            objects=objects,
+            camera=CameraSpec(**data.pop("camera")),
+            light=LightSpec(**data.pop("light")),
+            floor=FloorSpec(**data.pop("floor")),
+            **data,
+        )
+
+
+# ---------------------------------------------------------------------- camera path
+
+
+def camera_at(camera: CameraSpec, frame: int, num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Eye, target, up and vertical fov (degrees) of the camera at ``frame``.
+
+    Every renderer calls this, so camera motion is identical across renderers.
+    """
+    s = frame / max(num_frames - 1, 1)
+    eye = np.asarray(camera.position, dtype=np.float64)
+    target = np.asarray(camera.look_at, dtype=np.float64)
+    fov = float(camera.fov_deg)
+    if camera.motion == "pan":
+        angle = math.radians(camera.motion_amount) * (s - 0.5)
+        rel = eye - target
+        c, si = math.cos(angle), math.sin(angle)
+        eye = target + np.array([c * rel[0] - si * rel[1], si * rel[0] + c * rel[1], rel[2]])
+    elif camera.motion == "zoom":
+        fov = fov * (1.0 - camera.motion_amount * s)
+    return eye, target, np.asarray(camera.up, dtype=np.float64), fov
+
+
+def look_at_matrix(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """World-to-camera 4x4 (OpenGL convention: camera looks down -z, y up)."""
+    f = target - eye
+    f = f / np.linalg.norm(f)
+    r = np.cross(f, up)
+    r = r / np.linalg.norm(r)
+    u = np.cross(r, f)
+    m = np.eye(4)
+    m[0, :3], m[1, :3], m[2, :3] = r, u, -f
+    m[:3, 3] = -m[:3, :3] @ eye
+    return m
+
+
+def perspective_matrix(fov_deg: float, aspect: float, near: float, far: float) -> np.ndarray:
+    f = 1.0 / math.tan(math.radians(fov_deg) / 2.0)
+    m = np.zeros((4, 4))
+    m[0, 0] = f / aspect
+    m[1, 1] = f
+    m[2, 2] = (far + near) / (near - far)
+    m[2, 3] = 2 * far * near / (near - far)
+    m[3, 2] = -1.0
+    return m
+
+
+def project(points: np.ndarray, camera: CameraSpec, frame: int, num_frames: int, width: int, height: int) -> np.ndarray:
+    """Pixel coordinates ``(N, 2)`` (x right, y down) and depth ``(N,)`` of world points."""
+    eye, target, up, fov = camera_at(camera, frame, num_frames)
+    view = look_at_matrix(eye, target, up)
+    proj = perspective_matrix(fov, width / height, camera.near_m, camera.far_m)
+    pts = np.c_[np.asarray(points, dtype=np.float64), np.ones(len(points))]
+    cam = pts @ view.T
+    clip = cam @ proj.T
+    ndc = clip[:, :3] / clip[:, 3:4]
+    px = np.c_[(ndc[:, 0] + 1) * 0.5 * width, (1 - ndc[:, 1]) * 0.5 * height]
+    return np.c_[px, -cam[:, 2]]
