@@ -1,0 +1,73 @@
+import subprocess
+import sys
+import time
+
+import argparse
+from dataclasses import dataclass, field
+
+import pytest
+
+from void import cli, cliutil
+
+HEAVY = ("torch", "bpy", "deepspeed", "diffusers", "pybullet", "streamlit", "ray", "moderngl")
+
+
+def test_help_is_fast_and_light():
+    code = (
+        "import sys, io, contextlib\n"
+        "from void import cli\n"
+        "buf = io.StringIO()\n"
+        "with contextlib.redirect_stdout(buf):\n"
+        "    try: cli.main(['--help'])\n"
+        "    except SystemExit: pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - t0
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+    assert elapsed < 20  # generous: only guards against importing a heavy stack at start-up
+
+
+@pytest.mark.parametrize("name", [c.name for c in cli.COMMANDS])
+def test_every_command_has_help(name):
+    out = subprocess.run([sys.executable, "-m", "void.cli", name, "--help"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "usage: void " + name in out.stdout
+
+
+def test_bad_arguments_fail_with_a_message(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "void.cli", "simulate", "--out", str(tmp_path / "d"), "--num-samples", "-3"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert "--num-samples must be at least 1" in out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "void.cli", "simulate", "--out", str(tmp_path / "d"), "--families", "collision,nope"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and "unknown family nope" in out.stderr
+
+
+@dataclass
+class _Cfg:
+    name: str = field(default="", metadata={"positional": True, "required": True})
+    items: list[str] = field(default_factory=list, metadata={"positional": True})
+    size: tuple[int, int] = field(default=(4, 4), metadata={"parse": lambda t: tuple(int(v) for v in t.split("x"))})
+    tags: list[str] = field(default_factory=lambda: ["a"])
+    count: int = 3
+    rate: float | None = None
+    flag: bool = False
+
+
+def test_cliutil_round_trip():
+    parser = argparse.ArgumentParser()
+    cliutil.add_arguments(parser, _Cfg)
+    cfg = cliutil.build_config(_Cfg, parser.parse_args(["n", "x", "y", "--size", "8x2", "--tags", "p,q", "--count", "5", "--rate", "0.5", "--flag"]))
+    assert cfg == _Cfg("n", ["x", "y"], (8, 2), ["p", "q"], 5, 0.5, True)
+    assert cliutil.build_config(_Cfg, parser.parse_args(["n"])) == _Cfg("n")
+    with pytest.raises(SystemExit):
+        parser.parse_args([])
