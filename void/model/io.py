@@ -1,0 +1,196 @@
+"""The model directory: what training writes and inference reads.
+
+::
+
+    MODEL/
+      transformer/config.json + diffusion_pytorch_model.safetensors   VoidTransformer
+      scheduler/scheduler_config.json                                 DDIMScheduler (v-prediction)
+      transformer_2/ ...                                              optional pass-2 checkpoint
+      void_model.json    {"format", "mask_encoding", "latent", "sample_size": [T, H, W],
+                          "train_steps", ...}: readable without torch (evaluate, leaderboard)
+
+A training run directory holds the newest export as ``RUN/model`` (see ``train/checkpoint.py``);
+:func:`resolve_model_dir` accepts either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from void import atomic
+from void.errors import VoidError
+
+VOID_MODEL_JSON = "void_model.json"
+TRANSFORMER_DIR = "transformer"
+TRANSFORMER_2_DIR = "transformer_2"
+SCHEDULER_DIR = "scheduler"
+RUN_MODEL_DIR = "model"
+RUN_CHECKPOINTS_DIR = "checkpoints"
+MODEL_FORMAT = "void-bench-model"
+MODEL_FORMAT_VERSION = 1
+
+# The noise schedule every model is trained and sampled with (CogVideoX's: scaled-linear
+# betas rescaled to zero terminal SNR, trailing timesteps, v-prediction).
+SCHEDULER_DEFAULTS: dict[str, Any] = {
+    "num_train_timesteps": 1000,
+    "beta_start": 0.00085,
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "prediction_type": "v_prediction",
+    "rescale_betas_zero_snr": True,
+    "timestep_spacing": "trailing",
+    "clip_sample": False,
+    "set_alpha_to_one": True,
+    "steps_offset": 0,
+}
+
+
+class ModelDirError(VoidError, FileNotFoundError):
+    """A model path that holds no model; the message names it and what was looked for."""
+
+
+def make_scheduler(num_train_timesteps: int = 1000, **overrides):
+    """The project's ``DDIMScheduler`` (v-prediction); training and sampling share it."""
+    from diffusers import DDIMScheduler
+
+    config = dict(SCHEDULER_DEFAULTS, num_train_timesteps=num_train_timesteps)
+    config.update(overrides)
+    return DDIMScheduler(**config)
+
+
+def model_info(transformer, **extra: Any) -> dict[str, Any]:
+    """The ``void_model.json`` fields that follow from the transformer's config."""
+    cfg = transformer.config
+    info: dict[str, Any] = {
+        "format": MODEL_FORMAT,
+        "format_version": MODEL_FORMAT_VERSION,
+        "mask_encoding": cfg.mask_encoding,
+        "latent": cfg.latent,
+        "sample_size": [int(v) for v in cfg.sample_size],
+        "use_text": bool(cfg.use_text),
+        "num_parameters": int(sum(p.numel() for n, p in transformer.named_parameters() if not n.startswith("vae."))),
+    }
+    info.update(extra)
+    return info
+
+
+def save_model_dir(
+    path: str | os.PathLike,
+    transformer,
+    scheduler=None,
+    *,
+    transformer_2=None,
+    info: dict[str, Any] | None = None,
+) -> Path:
+    """Write the model directory (see the module docstring). ``info`` adds to ``void_model.json``
+    (``train_steps``, ``sample_size`` if it differs from the model's, a run name, ...)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    transformer.save_pretrained(path / TRANSFORMER_DIR)
+    if transformer_2 is not None:
+        transformer_2.save_pretrained(path / TRANSFORMER_2_DIR)
+    (scheduler if scheduler is not None else make_scheduler()).save_pretrained(path / SCHEDULER_DIR)
+    meta = model_info(transformer, has_pass2_model=transformer_2 is not None)
+    meta.update(info or {})
+    atomic.write_json(path / VOID_MODEL_JSON, meta)
+    return path
+
+
+def read_model_info(path: str | os.PathLike) -> dict[str, Any]:
+    """``void_model.json`` of a model dir ({} when absent). Needs no torch."""
+    p = Path(path) / VOID_MODEL_JSON
+    if not p.is_file():
+        return {}
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ModelDirError(f"{p}: invalid JSON ({exc})") from None
+
+
+def is_model_dir(path: str | os.PathLike) -> bool:
+    path = Path(path)
+    return (path / TRANSFORMER_DIR / "config.json").is_file() and (
+        (path / VOID_MODEL_JSON).is_file() or _is_void_transformer_config(path / TRANSFORMER_DIR / "config.json")
+    )
+
+
+def _is_void_transformer_config(config_path: Path) -> bool:
+    try:
+        return json.loads(config_path.read_text(encoding="utf-8")).get("_class_name") == "VoidTransformer"
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+def _newest_export(run_dir: Path) -> Path | None:
+    # Checkpoint exports inside checkpoints/<step>/ (any depth up to 2), newest step first.
+    root = run_dir / RUN_CHECKPOINTS_DIR
+    if not root.is_dir():
+        return None
+    found = []
+    for meta in list(root.glob(f"*/{VOID_MODEL_JSON}")) + list(root.glob(f"*/*/{VOID_MODEL_JSON}")):
+        d = meta.parent
+        if any(part.startswith(".") for part in d.relative_to(run_dir).parts):
+            continue  # a partial export
+        steps = read_model_info(d).get("train_steps", -1)
+        found.append((int(steps) if isinstance(steps, (int, float)) else -1, d.stat().st_mtime, d))
+    return max(found)[2] if found else None
+
+
+def resolve_model_dir(path: str | os.PathLike) -> Path:
+    """A model dir from ``path``: the dir itself, ``RUN/model``, or the newest checkpoint export.
+
+    VOID's own layout (a CogVideoX-Fun base dir and ``void_pass*.safetensors``) is recognised
+    by :mod:`void.model.void_compat`, not here.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelDirError(f"{path}: model directory not found")
+    if is_model_dir(path):
+        return path
+    if is_model_dir(path / RUN_MODEL_DIR):
+        return path / RUN_MODEL_DIR
+    newest = _newest_export(path)
+    if newest is not None and is_model_dir(newest):
+        return newest
+    raise ModelDirError(
+        f"{path}: no model here: expected {TRANSFORMER_DIR}/config.json with {VOID_MODEL_JSON} "
+        f"(a model dir), {RUN_MODEL_DIR}/ (a training run), or a checkpoint export under "
+        f"{RUN_CHECKPOINTS_DIR}/"
+    )
+
+
+@dataclass
+class LoadedModel:
+    transformer: Any
+    scheduler: Any
+    transformer_2: Any = None
+    info: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def load_model_dir(path: str | os.PathLike, *, device=None, dtype=None) -> LoadedModel:
+    """Load a model dir written by :func:`save_model_dir` (after :func:`resolve_model_dir`)."""
+    from diffusers import DDIMScheduler
+
+    from void.model.transformer import VoidTransformer
+
+    path = resolve_model_dir(path)
+    transformer = VoidTransformer.from_pretrained(path / TRANSFORMER_DIR)
+    transformer_2 = None
+    if (path / TRANSFORMER_2_DIR / "config.json").is_file():
+        transformer_2 = VoidTransformer.from_pretrained(path / TRANSFORMER_2_DIR)
+    if (path / SCHEDULER_DIR / "scheduler_config.json").is_file():
+        scheduler = DDIMScheduler.from_pretrained(path / SCHEDULER_DIR)
+    else:
+        scheduler = make_scheduler()
+    for model in (transformer, transformer_2):
+        if model is not None:
+            model.eval()
+            if device is not None or dtype is not None:
+                model.to(device=device, dtype=dtype)
+    info = read_model_info(path)
+    return LoadedModel(transformer, scheduler, transformer_2, info, path)
