@@ -1,0 +1,60 @@
+"""Configuration of the leaderboard build (stdlib only; ``void leaderboard`` is built from it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from void.errors import ConfigError
+
+
+# The counterfactual-physics score orders the board unless --sort says otherwise.
+DEFAULT_SORT = "cf_win"
+
+
+@dataclass
+class LeaderboardConfig:
+    results: str = field(
+        metadata={"help": "results directory written by `void evaluate` (results.parquet, summary.json)"}
+    )
+    study: str | None = field(
+        default=None,
+        metadata={"help": "study directory written by `void study analyze` (preference.csv); optional"},
+    )
+    out: str = field(default="site", metadata={"help": "output directory for index.html, leaderboard.csv/.md", "short": "-o"})
+    sort: str = field(
+        default=DEFAULT_SORT,
+        metadata={
+            "help": "metric (or metric/region) that orders the main table; without cf_win in the results "
+            "the default falls back to cf_margin, then psnr",
+            "metavar": "METRIC[/REGION]",
+        },
+    )
+    resamples: int = field(default=2000, metadata={"help": "bootstrap resamples per interval"})
+    confidence: float = field(default=0.95, metadata={"help": "confidence level of the intervals"})
+    seed: int = field(default=0, metadata={"help": "bootstrap seed; the same seed gives the same intervals"})
+    title: str = field(default="VOID-bench leaderboard", metadata={"help": "page title"})
+    quiet: bool = field(default=False, metadata={"help": "do not print where the site was written"})
+
+    def __post_init__(self):
+        results = Path(self.results)
+        if not results.is_dir():
+            raise ConfigError(f"--results {self.results}: no such directory (write it with `void evaluate`)")
+        if self.study is not None:
+            if str(self.study).strip() == "":
+                self.study = None
+            elif not Path(self.study).is_dir():
+                raise ConfigError(f"--study {self.study}: no such directory (write it with `void study analyze`)")
+        out = Path(self.out)
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {self.out}: exists and is not a directory")
+        # Fewer resamples than this make the 2.5% tail rest on a handful of draws.
+        if self.resamples < 200:
+            raise ConfigError(f"--resamples must be at least 200, got {self.resamples}")
+        if not 0.5 <= self.confidence < 1.0:
+            raise ConfigError(f"--confidence must be in [0.5, 1), got {self.confidence}")
+        if self.seed < 0:
+            raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        metric, _, region = str(self.sort).partition("/")
+        if not metric or "/" in region:
+            raise ConfigError(f"--sort must look like METRIC or METRIC/REGION (e.g. cf_win, psnr/affected), got {self.sort!r}")
