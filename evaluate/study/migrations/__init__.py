@@ -1,0 +1,1 @@
+"""Alembic environment of the vote store (package data; run by ``Store.upgrade``)."""

@@ -1,0 +1,544 @@
+"""The vote store: SQLAlchemy 2 models and the operations the app, the CLI and the analysis use.
+
+SQLite (WAL, busy timeout) by default, PostgreSQL by URL. The schema belongs to the Alembic
+migrations shipped in ``migrations/``; :meth:`Store.upgrade` runs them, so a study that is
+already collecting votes survives an upgrade of the tool. The models below mirror the head
+revision (a test compares them).
+
+Security rules kept here rather than in the app, so every caller gets them:
+
+* a participant is the holder of an unguessable server-issued token
+  (:func:`secrets.token_urlsafe`); a crowd platform's id is stored beside it, never used to
+  look anyone up;
+* a vote names a trial id and must come with the token of the participant that trial was
+  assigned to; a second vote for the same trial (double click, resubmit, a second tab)
+  stores nothing and returns the first (a unique constraint backs this under concurrency);
+* videos are addressed by id; :mod:`media` turns an id into bytes only inside the study's
+  folders.
+"""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    create_engine, event, func, select, update,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from evaluate.study import design
+from void.errors import VoidError
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+TOKEN_BYTES = 32  # 43 url-safe characters, 256 bits
+
+
+class StoreError(VoidError):
+    """A problem with the study database; the message names it."""
+
+
+class AccessDenied(StoreError, PermissionError):
+    """A token that is unknown, or a trial that belongs to someone else."""
+
+
+class InvalidVote(StoreError, ValueError):
+    """A choice that is not one of the trial's options."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(t: datetime | None) -> str | None:
+    """ISO time in UTC; SQLite hands timestamps back without their zone."""
+    if t is None:
+        return None
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat()
+
+
+# --------------------------------------------------------------------------- models (head)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class StudyRow(Base):
+    __tablename__ = "study"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    design: Mapped[str] = mapped_column(String(20))
+    definition: Mapped[dict] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MethodRow(Base):
+    __tablename__ = "method"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    folder: Mapped[str] = mapped_column(Text)
+    studied: Mapped[bool] = mapped_column(Boolean)
+    gold_role: Mapped[str | None] = mapped_column(String(10), nullable=True)
+
+
+class SampleRow(Base):
+    __tablename__ = "sample"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[str] = mapped_column(String(200), unique=True)
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    num_frames: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fps: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class VideoRow(Base):
+    """A playable file: a sample's source (``method_id`` NULL) or one method's result."""
+
+    __tablename__ = "video"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_pk: Mapped[int] = mapped_column(ForeignKey("sample.id"))
+    method_id: Mapped[int | None] = mapped_column(ForeignKey("method.id"), nullable=True)
+    path: Mapped[str] = mapped_column(Text)
+
+
+class ItemRow(Base):
+    """A comparison: methods shown together on one sample (``kind`` main or gold)."""
+
+    __tablename__ = "item"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_pk: Mapped[int] = mapped_column(ForeignKey("sample.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    method_ids: Mapped[list] = mapped_column(JSON)
+    good_ids: Mapped[list] = mapped_column(JSON)
+
+
+class ParticipantRow(Base):
+    __tablename__ = "participant"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    external_source: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    instructed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completion_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class TrialRow(Base):
+    """One trial of one participant: an item at a position, methods in screen order."""
+
+    __tablename__ = "trial"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "position", name="uq_trial_participant_position"),
+        Index("ix_trial_item_id", "item_id"),  # revision 0002: assignment balancing counts by item
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    layout: Mapped[list] = mapped_column(JSON)
+
+
+class VoteRow(Base):
+    __tablename__ = "vote"
+    __table_args__ = (UniqueConstraint("participant_id", "trial_id", name="uq_vote_participant_trial"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trial.id"))
+    choice_position: Mapped[int | None] = mapped_column(Integer, nullable=True)  # NULL: "both equally"
+    choice_method_id: Mapped[int | None] = mapped_column(ForeignKey("method.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    response_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)  # revision 0002
+
+
+# --------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class TrialView:
+    """What the app shows: ids only, no method names (the participant is blinded)."""
+
+    trial_id: int
+    position: int  # 0-based
+    total: int
+    source_video: int
+    candidate_videos: tuple[int, ...]  # screen order, left to right
+    allow_tie: bool
+
+
+@dataclass(frozen=True)
+class ParticipantState:
+    id: int
+    consented: bool
+    instructed: bool
+    completed: bool
+    completion_code: str | None
+    n_trials: int
+    n_done: int
+    trial: TrialView | None  # the next unanswered trial, None when all are answered
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    vote_id: int
+    created: bool  # False: the trial had a vote already, which is returned unchanged
+    choice_position: int | None
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def normalize_url(url: str) -> str:
+    """Pick the installed PostgreSQL driver and make SQLite paths absolute.
+
+    ``postgresql://`` alone means psycopg2 to SQLAlchemy, which the study extra does not
+    install; an absolute SQLite path lets ``serve`` hand the URL to another process.
+    """
+    u = make_url(url)
+    if u.drivername == "postgresql":
+        u = u.set(drivername="postgresql+psycopg")
+    if u.drivername.startswith("sqlite") and u.database and u.database != ":memory:":
+        u = u.set(database=str(Path(u.database).expanduser().resolve()))
+    return u.render_as_string(hide_password=False)
+
+
+def _sqlite_events(engine: Engine, journal_mode: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own implicit BEGIN
+        # is deferred, and a deferred reader that later writes fails with SQLITE_BUSY
+        # without waiting: the upgrade-deadlock case the busy timeout cannot help).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA journal_mode = {journal_mode}")
+        cur.execute("PRAGMA synchronous = NORMAL" if journal_mode.lower() == "wal" else "PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # Writers take the write lock up front, so they queue on the busy timeout instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("void_write") else "BEGIN")
+
+
+class Store:
+    """One study database. Thread-safe: every operation opens its own short transaction."""
+
+    def __init__(self, url: str, *, journal_mode: str = "wal", pool_size: int | None = None):
+        self.url = normalize_url(url)
+        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        if pool_size:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+        self.engine = create_engine(self.url, **kwargs)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            _sqlite_events(self.engine, journal_mode)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(self.engine.execution_options(void_write=True), expire_on_commit=False)
+        self._cache: dict[str, Any] = {}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def session(self, write: bool = False) -> Iterator[Session]:
+        with (self._write if write else self._read)() as s, s.begin():
+            yield s
+
+    # ------------------------------------------------------------------ schema
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Create or upgrade the schema by running the shipped Alembic migrations."""
+        from alembic import command
+
+        with self.engine.execution_options(void_write=True).begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+
+    def revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    # ------------------------------------------------------------------ study definition
+
+    def create_study(self, study: design.StudyDefinition, video_meta: dict[str, dict[str, Any]]) -> bool:
+        """Store the study, its methods, samples, videos and comparisons. Returns False when
+        the database already holds this very definition (init is idempotent)."""
+        with self.session(write=True) as s:
+            existing = s.scalar(select(StudyRow))
+            if existing is not None:
+                if existing.digest == study.digest():
+                    return False
+                raise StoreError(
+                    f"{self.engine.url.render_as_string()}: already holds study {existing.name!r} with a "
+                    "different definition; votes are never overwritten, so use a new database"
+                )
+            s.add(StudyRow(name=study.name, design=study.design, definition=study.to_json(), digest=study.digest(), created_at=_now()))
+            methods = {m.name: MethodRow(name=m.name, folder=m.folder, studied=m.studied, gold_role=m.gold_role) for m in study.methods}
+            samples = {x.sample_id: SampleRow(sample_id=x.sample_id, **video_meta.get(x.sample_id, {})) for x in study.samples}
+            s.add_all([*methods.values(), *samples.values()])
+            s.flush()
+            for x in study.samples:
+                s.add(VideoRow(sample_pk=samples[x.sample_id].id, method_id=None, path=x.source))
+                for name, path in x.videos.items():
+                    s.add(VideoRow(sample_pk=samples[x.sample_id].id, method_id=methods[name].id, path=path))
+            for it in design.build_items(study):
+                s.add(ItemRow(
+                    sample_pk=samples[it.sample_id].id, kind=it.kind,
+                    method_ids=[methods[m].id for m in it.methods], good_ids=[methods[m].id for m in it.good],
+                ))
+        return True
+
+    def definition(self) -> design.StudyDefinition:
+        if "definition" not in self._cache:
+            with self.session() as s:
+                row = s.scalar(select(StudyRow))
+            if row is None:
+                raise StoreError(f"{self.engine.url.render_as_string()}: no study here; create one with `void study init`")
+            self._cache["definition"] = design.StudyDefinition.from_json(row.definition)
+        return self._cache["definition"]
+
+    def _layout_cache(self) -> dict[str, Any]:
+        """Immutable after init: items, videos by (method, sample), method names."""
+        if "items" not in self._cache:
+            with self.session() as s:
+                items = {r.id: r for r in s.scalars(select(ItemRow))}
+                videos = {(v.method_id, v.sample_pk): v.id for v in s.scalars(select(VideoRow))}
+                names = {m.id: m.name for m in s.scalars(select(MethodRow))}
+            self._cache.update(items=items, videos=videos, names=names)
+        return self._cache
+
+    def video_path(self, video_id: int) -> str | None:
+        with self.session() as s:
+            row = s.get(VideoRow, int(video_id))
+            return None if row is None else row.path
+
+    # ------------------------------------------------------------------ participants
+
+    def create_participant(self, external_id: str | None = None, external_source: str | None = None) -> str:
+        """Issue a token and assign the participant's trials; returns the token."""
+        study = self.definition()
+        items = self._layout_cache()["items"]
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        seed = design.participant_seed(study.seed, token)
+        with self.session(write=True) as s:
+            counts = dict(s.execute(select(TrialRow.item_id, func.count()).group_by(TrialRow.item_id)).all())
+            plan = design.assign_trials(
+                [i for i, r in items.items() if r.kind == "main"],
+                [i for i, r in items.items() if r.kind == "gold"],
+                {i: r.method_ids for i, r in items.items()},
+                counts, study.trials_per_participant, study.gold_trials, seed,
+            )
+            p = ParticipantRow(
+                token=token, seed=seed, created_at=_now(),
+                external_id=None if external_id is None else str(external_id)[:200],
+                external_source=None if external_source is None else str(external_source)[:50],
+            )
+            s.add(p)
+            s.flush()
+            s.add_all(TrialRow(participant_id=p.id, position=k, item_id=item, layout=layout) for k, (item, layout) in enumerate(plan))
+        return token
+
+    def _participant(self, s: Session, token: str) -> ParticipantRow:
+        if not isinstance(token, str) or not token:
+            raise AccessDenied("no participant token")
+        p = s.scalar(select(ParticipantRow).where(ParticipantRow.token == token))
+        if p is None:
+            raise AccessDenied("unknown participant token")
+        return p
+
+    def participant(self, token: str) -> ParticipantState | None:
+        """The participant's progress and next trial; None for an unknown token."""
+        cache = self._layout_cache()
+        allow_tie = self.definition().allow_tie
+        with self.session() as s:
+            try:
+                p = self._participant(s, token)
+            except AccessDenied:
+                return None
+            trials = s.scalars(select(TrialRow).where(TrialRow.participant_id == p.id).order_by(TrialRow.position)).all()
+            voted = set(s.scalars(select(VoteRow.trial_id).where(VoteRow.participant_id == p.id)))
+        nxt = next((t for t in trials if t.id not in voted), None)
+        view = None
+        if nxt is not None:
+            sample_pk = cache["items"][nxt.item_id].sample_pk
+            view = TrialView(
+                trial_id=nxt.id, position=nxt.position, total=len(trials),
+                source_video=cache["videos"][(None, sample_pk)],
+                candidate_videos=tuple(cache["videos"][(m, sample_pk)] for m in nxt.layout),
+                allow_tie=allow_tie,
+            )
+        return ParticipantState(
+            id=p.id, consented=p.consented_at is not None, instructed=p.instructed_at is not None,
+            completed=p.completed_at is not None, completion_code=p.completion_code,
+            n_trials=len(trials), n_done=len(voted), trial=view,
+        )
+
+    def mark(self, token: str, step: str) -> None:
+        """Record that the participant passed ``consent`` or ``instructions`` (first time only)."""
+        column = {"consent": ParticipantRow.consented_at, "instructions": ParticipantRow.instructed_at}[step]
+        with self.session(write=True) as s:
+            p = self._participant(s, token)
+            s.execute(update(ParticipantRow).where(ParticipantRow.id == p.id, column.is_(None)).values({column: _now()}))
+
+    # ------------------------------------------------------------------ votes
+
+    def record_vote(self, token: str, trial_id: int, choice: int | None, response_ms: int | None = None) -> VoteResult:
+        """Store the participant's answer to one of their trials, exactly once.
+
+        ``choice`` is the screen position picked (0 = left), ``None`` for "both equally".
+        A repeated vote for the same trial stores nothing and returns the first one.
+        """
+        allow_tie = self.definition().allow_tie  # read before the write transaction opens
+        try:
+            with self.session(write=True) as s:
+                p = self._participant(s, token)
+                trial = s.get(TrialRow, int(trial_id))
+                if trial is None or trial.participant_id != p.id:
+                    raise AccessDenied(f"trial {trial_id} is not one of this participant's trials")
+                existing = s.scalar(select(VoteRow).where(VoteRow.trial_id == trial.id))
+                if existing is not None:
+                    return VoteResult(existing.id, False, existing.choice_position)
+                if choice is None:
+                    if not allow_tie:
+                        raise InvalidVote("this study does not offer 'both equally'")
+                elif isinstance(choice, bool) or not isinstance(choice, int) or not 0 <= choice < len(trial.layout):
+                    raise InvalidVote(f"choice {choice!r} is not a position of trial {trial_id} (0..{len(trial.layout) - 1})")
+                vote = VoteRow(
+                    participant_id=p.id, trial_id=trial.id, choice_position=choice,
+                    choice_method_id=None if choice is None else trial.layout[choice],
+                    created_at=_now(), response_ms=None if response_ms is None else max(0, int(response_ms)),
+                )
+                s.add(vote)
+                s.flush()
+                result = VoteResult(vote.id, True, choice)
+        except IntegrityError:
+            # A concurrent submission for the same trial won the unique constraint.
+            with self.session() as s:
+                existing = s.scalar(select(VoteRow).where(VoteRow.trial_id == int(trial_id)))
+            if existing is None:
+                raise
+            return VoteResult(existing.id, False, existing.choice_position)
+        return result
+
+    def finish(self, token: str) -> tuple[str, list[dict[str, Any]]]:
+        """Mark a participant complete once every trial is answered; return the completion
+        code and, now that they are done, which methods they picked (names revealed)."""
+        study = self.definition()
+        names = self._layout_cache()["names"]
+        with self.session(write=True) as s:
+            p = self._participant(s, token)
+            n_trials = s.scalar(select(func.count()).select_from(TrialRow).where(TrialRow.participant_id == p.id))
+            votes = s.execute(
+                select(VoteRow.choice_method_id, TrialRow.layout).join(TrialRow, TrialRow.id == VoteRow.trial_id)
+                .where(VoteRow.participant_id == p.id)
+            ).all()
+            if len(votes) < n_trials:
+                raise StoreError(f"participant has answered {len(votes)} of {n_trials} trials")
+            if p.completed_at is None:
+                code = study.completion_code or secrets.token_hex(4).upper()
+                s.execute(
+                    update(ParticipantRow).where(ParticipantRow.id == p.id, ParticipantRow.completed_at.is_(None))
+                    .values(completed_at=_now(), completion_code=code)
+                )
+            code = s.scalar(select(ParticipantRow.completion_code).where(ParticipantRow.id == p.id))
+        shown: dict[str, int] = {}
+        chosen: dict[str, int] = {}
+        for method_id, layout in votes:
+            for m in layout:
+                shown[names[m]] = shown.get(names[m], 0) + 1
+            if method_id is not None:
+                chosen[names[method_id]] = chosen.get(names[method_id], 0) + 1
+        reveal = [{"method": m, "chosen": chosen.get(m, 0), "shown": n} for m, n in sorted(shown.items(), key=lambda kv: -chosen.get(kv[0], 0))]
+        return code, reveal
+
+    # ------------------------------------------------------------------ exports
+
+    def export_votes(self) -> list[dict[str, Any]]:
+        """One row per vote with everything the analysis needs; tokens are never exported."""
+        cache = self._layout_cache()
+        names = cache["names"]
+        with self.session() as s:
+            samples = {r.id: r.sample_id for r in s.scalars(select(SampleRow))}
+            rows = s.execute(
+                select(VoteRow, TrialRow, ParticipantRow.external_id, ParticipantRow.completed_at)
+                .join(TrialRow, TrialRow.id == VoteRow.trial_id)
+                .join(ParticipantRow, ParticipantRow.id == VoteRow.participant_id)
+                .order_by(VoteRow.id)
+            ).all()
+        out = []
+        for vote, trial, external_id, completed_at in rows:
+            item = cache["items"][trial.item_id]
+            chosen = None if vote.choice_method_id is None else names[vote.choice_method_id]
+            good = [names[m] for m in item.good_ids]
+            out.append({
+                "vote_id": vote.id, "participant": vote.participant_id, "external_id": external_id,
+                "completed": completed_at is not None, "trial_id": trial.id, "position": trial.position,
+                "item_id": trial.item_id, "kind": item.kind, "sample_id": samples[item.sample_pk],
+                "shown": [names[m] for m in trial.layout], "choice": chosen, "choice_position": vote.choice_position,
+                "tie": vote.choice_method_id is None, "correct": (chosen in good) if item.kind == "gold" else None,
+                "response_ms": vote.response_ms, "created_at": _iso(vote.created_at),
+            })
+        return out
+
+    def export_participants(self) -> list[dict[str, Any]]:
+        with self.session() as s:
+            n_votes = dict(s.execute(select(VoteRow.participant_id, func.count()).group_by(VoteRow.participant_id)).all())
+            n_trials = dict(s.execute(select(TrialRow.participant_id, func.count()).group_by(TrialRow.participant_id)).all())
+            rows = s.scalars(select(ParticipantRow).order_by(ParticipantRow.id)).all()
+        return [{
+            "participant": p.id, "external_source": p.external_source, "external_id": p.external_id,
+            "created_at": _iso(p.created_at), "consented_at": _iso(p.consented_at), "completed_at": _iso(p.completed_at),
+            "completion_code": p.completion_code, "trials": n_trials.get(p.id, 0), "votes": n_votes.get(p.id, 0),
+        } for p in rows]
+
+
+def csv_text(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV text (lists joined with ';'), for the admin page's downloads."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
+    return buf.getvalue()
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def open_store(url: str, *, upgrade: bool = True, **kwargs) -> Store:
+    """A store on ``url`` with its schema at the head revision (unless ``upgrade=False``)."""
+    store = Store(url, **kwargs)
+    if upgrade:
+        store.upgrade()
+    return store

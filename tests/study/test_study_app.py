@@ -1,0 +1,197 @@
+"""The participant flow and the admin page, driven through Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from evaluate.study.store import ParticipantRow, VoteRow
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from study_support import APP  # noqa: E402
+
+METHODS = ("oracle-removed", "oracle-hidden", "identity")
+
+
+def _app(monkeypatch, url: str, **params) -> AppTest:
+    monkeypatch.setenv("VOID_STUDY_DB", url)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _count(store, column) -> int:
+    with store.session() as s:
+        return s.scalar(select(func.count(column)))
+
+
+def _page_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [b.label for b in at.button] + [t.value for t in at.subheader]
+    return "\n".join(parts + _iframes(at))
+
+
+def _iframes(at: AppTest) -> list[str]:
+    out = []
+
+    def walk(node):
+        if getattr(node, "type", None) == "iframe":
+            out.append(node.proto.srcdoc)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    return out
+
+
+def _consent(at: AppTest) -> AppTest:
+    at.checkbox(key="agree").check().run()
+    return at.button(key="consent").click().run()
+
+
+def test_full_flow_consent_instructions_trials_code(monkeypatch, sqlite_url, make_study):
+    store = make_study(sqlite_url, completion={"code": "CODE-1234"})
+    at = _app(monkeypatch, sqlite_url, PROLIFIC_PID="prolific-abc")
+    assert not at.exception
+    assert at.button(key="consent").disabled  # cannot continue without ticking consent
+    assert _count(store, ParticipantRow.id) == 0  # nobody is stored before consenting
+
+    at = _consent(at)
+    token = at.session_state["token"]
+    assert dict(at.query_params) == {"token": token}  # the resume link carries the token only
+    assert len(token) >= 40
+    with store.session() as s:
+        p = s.scalar(select(ParticipantRow))
+    assert p.external_id == "prolific-abc" and p.external_source == "PROLIFIC_PID" and p.consented_at
+    assert any("Instructions" in t.value for t in at.title)
+
+    at = at.button(key="instructions").click().run()
+    n_trials = store.participant(token).n_trials
+    assert n_trials == 4  # 3 main + 1 gold
+    for k in range(n_trials):
+        assert any(f"Trial {k + 1} of {n_trials}" in (p.proto.text) for p in at.get("progress"))
+        text = _page_text(at)
+        assert not any(m in text for m in METHODS), "method names must stay hidden during the trials"
+        frames = _iframes(at)
+        # the source and two results; URLs are content hashes (identity's equals the source's)
+        assert len(frames) == 1 and len(re.findall(r'<video [^>]*src="/[^"]+\.mp4"', frames[0])) == 3
+        trial = store.participant(token).trial
+        at = at.button(key=f"vote-{trial.trial_id}-0").click().run()
+        assert not at.exception
+        # committed before the next trial showed
+        assert _count(store, VoteRow.id) == k + 1
+        with store.session() as s:
+            vote = s.scalar(select(VoteRow).where(VoteRow.trial_id == trial.trial_id))
+        assert vote.choice_position == 0
+        assert vote.response_ms is not None and vote.response_ms >= 0
+
+    assert any("Thank you" in t.value for t in at.title)
+    assert "CODE-1234" in _page_text(at)
+    revealed = set(at.table[0].value["method"])
+    assert revealed == set(METHODS)  # names are revealed at the end (gold trials show identity)
+    assert store.participant(token).completed
+
+
+def test_resume_link_continues_where_it_stopped(monkeypatch, sqlite_url, make_study):
+    store = make_study(sqlite_url)
+    at = _consent(_app(monkeypatch, sqlite_url))
+    token = at.session_state["token"]
+    at = at.button(key="instructions").click().run()
+    for _ in range(2):
+        trial = store.participant(token).trial
+        at = at.button(key=f"vote-{trial.trial_id}-1").click().run()
+
+    # A new browser session opens the resume link.
+    again = _app(monkeypatch, sqlite_url, token=token)
+    assert not again.exception
+    assert any("Trial 3 of 4" in (p.proto.text) for p in again.get("progress"))
+    assert store.participant(token).trial.position == 2
+    assert _count(store, ParticipantRow.id) == 1  # resuming did not create anyone
+
+
+def test_double_submit_from_two_tabs_stores_one_vote(monkeypatch, sqlite_url, make_study, methods_of):
+    store = make_study(sqlite_url)
+    tab1 = _consent(_app(monkeypatch, sqlite_url))
+    token = tab1.session_state["token"]
+    tab1 = tab1.button(key="instructions").click().run()
+    tab2 = _app(monkeypatch, sqlite_url, token=token)
+    trial = store.participant(token).trial
+
+    tab1.button(key=f"vote-{trial.trial_id}-0").click().run()
+    tab2.button(key=f"vote-{trial.trial_id}-1").click().run()
+    with store.session() as s:
+        votes = s.scalars(select(VoteRow).where(VoteRow.trial_id == trial.trial_id)).all()
+    assert len(votes) == 1 and votes[0].choice_position == 0  # the first answer stands
+    assert any("already answered" in i.value for i in tab2.info)
+    assert store.participant(token).n_done == 1
+
+
+def test_answer_before_min_viewing_time_is_refused(monkeypatch, sqlite_url, make_study):
+    store = make_study(sqlite_url, min_response_s=30)
+    at = _consent(_app(monkeypatch, sqlite_url))
+    at = at.button(key="instructions").click().run()
+    trial = store.participant(at.session_state["token"]).trial
+    at = at.button(key=f"vote-{trial.trial_id}-0").click().run()
+    assert _count(store, VoteRow.id) == 0
+    assert any("watch the videos" in w.value for w in at.warning)
+
+
+def test_unknown_token_starts_over(monkeypatch, sqlite_url, make_study):
+    make_study(sqlite_url)
+    at = _app(monkeypatch, sqlite_url, token="not-a-real-token")
+    assert any("not valid" in w.value for w in at.warning)
+    assert at.checkbox(key="agree")  # back on the consent page
+
+
+def test_best_of_n_shows_all_candidates_without_tie(monkeypatch, sqlite_url, make_study):
+    store = make_study(sqlite_url, design="best-of-n", trials_per_participant=2, methods=list(METHODS) + ["blend"], candidates=3)
+    at = _consent(_app(monkeypatch, sqlite_url))
+    at = at.button(key="instructions").click().run()
+    labels = [b.label for b in at.button]
+    trial = store.participant(at.session_state["token"]).trial
+    if len(trial.candidate_videos) == 3:
+        assert labels == ["Video 1", "Video 2", "Video 3"]
+    else:  # a gold trial: the known-good against the known-bad
+        assert labels == ["Left", "Right"]
+    assert "Both equally" not in labels
+
+
+def test_admin_page_refuses_without_or_with_wrong_token(monkeypatch, sqlite_url, make_study):
+    store = make_study(sqlite_url)
+    token = store.create_participant(external_id="secret-worker")
+    store.mark(token, "consent")
+
+    monkeypatch.delenv("VOID_STUDY_ADMIN_TOKEN", raising=False)
+    at = _app(monkeypatch, sqlite_url, admin="1")
+    assert any("disabled" in e.value for e in at.error)
+    assert not at.get("download_button") and not at.dataframe
+
+    monkeypatch.setenv("VOID_STUDY_ADMIN_TOKEN", "s3cret-admin-token")
+    at = _app(monkeypatch, sqlite_url, admin="1")
+    assert not at.get("metric") and not at.get("download_button")
+    at = at.text_input(key="admin_token_input").input("wrong").run()
+    assert any("Wrong admin token" in e.value for e in at.error)
+    assert not at.get("metric") and not at.dataframe
+
+    at = at.text_input(key="admin_token_input").input("s3cret-admin-token").run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Participants"] == "1" and metrics["Consented"] == "1"
+    assert len(at.get("download_button")) == 2
+    table = at.dataframe[0].value
+    assert list(table["external_id"]) == ["secret-worker"]
+    assert "token" not in table.columns  # tokens are credentials: never on the admin page
+    assert token not in table.to_csv()
+
+
+def test_admin_flag_does_not_open_admin_for_participant_token(monkeypatch, sqlite_url, make_study):
+    """A participant's own token is not an admin token."""
+    store = make_study(sqlite_url)
+    token = store.create_participant()
+    monkeypatch.setenv("VOID_STUDY_ADMIN_TOKEN", "another-secret")
+    at = _app(monkeypatch, sqlite_url, admin="1", token=token)
+    at = at.text_input(key="admin_token_input").input(token).run()
+    assert not at.get("metric")
