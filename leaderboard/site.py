@@ -150,7 +150,10 @@ def _human_table(b: Board, study) -> str:
         f"<th>{_e(c.label)}</th>" for c in cols
     )
     rows = []
-    for rec in pref.sort_values("method").to_dict("records"):
+    # Board order first, then the methods only the study has (gold trials, say).
+    position = {m: i for i, m in enumerate(b.methods)}
+    records = sorted(pref.to_dict("records"), key=lambda r: (position.get(str(r["method"]), len(position)), str(r["method"])))
+    for rec in records:
         method = str(rec["method"])
         counts = "".join(f"<td>{fmt_number(rec[k], 0)}</td>" for k in ("judgments", "wins", "losses", "ties"))
         tds = "".join(_score_td(b, method, c) for c in cols)

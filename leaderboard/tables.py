@@ -77,26 +77,32 @@ def score(results: Results, *, resamples: int, confidence: float, seed: int):
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     key_codes = position[codes]
-    parts = []
-    counts_cache: dict[tuple[str, int], np.ndarray | None] = {}
+    per_method = []  # (method, samples x keys matrix, family of each sample)
     for method, rows in df.assign(_key=key_codes).groupby("method", sort=True):
         sample_codes, samples = pd.factorize(rows["sample_id"], sort=True)
         matrix = np.full((len(samples), len(pairs)), np.nan)
         matrix[sample_codes, rows["_key"].to_numpy()] = rows["value"].to_numpy()
         # A sample's family is the same on all its rows; take the first one seen.
         first = np.unique(sample_codes, return_index=True)[1]
-        family_of = rows["family"].to_numpy()[first]
-        for family in [ALL, *sorted(set(family_of))]:
+        per_method.append((method, matrix, rows["family"].to_numpy()[first]))
+    families = sorted(set().union(*(set(f) for _, _, f in per_method)))
+    parts = []
+    for family in [ALL, *families]:
+        # Resamples depend on (seed, family, sample count) only: methods scored on the same
+        # samples share them (a paired bootstrap, drawn once per family), and adding a
+        # method to the results leaves every other method's intervals unchanged.
+        counts_cache: dict[int, np.ndarray | None] = {}
+        for method, matrix, family_of in per_method:
             chosen = matrix if family == ALL else matrix[family_of == family]
-            # Resamples depend on (seed, family, sample count) only: methods scored on the same
-            # samples share them (a paired bootstrap, drawn once), and adding a method to the
-            # results leaves every other method's intervals unchanged.
+            if len(chosen) == 0:
+                continue  # this method has no sample of this family
             rng = stats.rng_for(seed, family, str(len(chosen)))
-            cache_key = (family, len(chosen))
-            if cache_key not in counts_cache:
-                counts_cache[cache_key] = stats.cached_counts(len(chosen), resamples, rng)
+            if len(chosen) not in counts_cache:
+                if len(counts_cache) >= 4:  # methods on many different sample sets: bound the memory
+                    counts_cache.clear()
+                counts_cache[len(chosen)] = stats.cached_counts(len(chosen), resamples, rng)
             mean, low, high, n = stats.mean_ci(
-                chosen, resamples=resamples, confidence=confidence, rng=rng, counts=counts_cache[cache_key]
+                chosen, resamples=resamples, confidence=confidence, rng=rng, counts=counts_cache[len(chosen)]
             )
             parts.append(
                 pd.DataFrame(
