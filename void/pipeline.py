@@ -1,0 +1,267 @@
+"""VoidPipeline: object-and-interaction removal by two-pass DDIM sampling (VOID's inference).
+
+Pass 1 samples the counterfactual video from noise, conditioned on the input video's latents
+and the quadmask. Pass 2 (optional) samples again, starting from Gaussian noise warped along
+the optical flow of the pass-1 result (:mod:`void.warped_noise`), which makes the result
+temporally coherent; it may use a separate pass-2 transformer, as VOID does.
+
+Videos longer than the model's working length are sampled in overlapping temporal windows:
+at every step each window predicts v for its frames and the predictions are blended with
+linear ramps over the overlaps before one scheduler step over the whole video.
+
+Tensors: video ``(B, T, 3, H, W)`` float in [-1, 1], quadmask ``(B, T, H, W)`` uint8, ``H`` and
+``W`` multiples of :attr:`VoidTransformer.spatial_multiple`; any ``T`` (padded by mirroring
+internally, cropped back).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from diffusers.pipelines.pipeline_utils import DiffusionPipeline
+from diffusers.utils import BaseOutput
+from diffusers.utils.torch_utils import randn_tensor
+
+from void import video as vio
+from void import warped_noise
+from void.model import io as model_io
+from void.model.text import load_text_encoder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class VoidPipelineOutput(BaseOutput):
+    """``videos``: the result ``(B, T, 3, H, W)`` in [-1, 1] (pass 2's when it ran);
+    ``pass1``: pass 1's result when pass 2 ran, else None."""
+
+    videos: torch.Tensor
+    pass1: torch.Tensor | None = None
+
+
+def mirror_pad_index(num_frames: int, target: int) -> np.ndarray:
+    """Frame indices that extend ``num_frames`` to ``target`` by bouncing back and forth."""
+    if num_frames == 1:
+        return np.zeros(target, np.int64)
+    period = 2 * (num_frames - 1)
+    i = np.arange(target) % period
+    return np.where(i < num_frames, i, period - i)
+
+
+def temporal_windows(length: int, window: int, overlap: int, multiple: int = 1) -> list[tuple[int, int]]:
+    """``(start, end)`` latent-frame windows covering ``length``; the last one ends at ``length``."""
+    if length <= window:
+        return [(0, length)]
+    stride = max(multiple, ((window - overlap) // multiple) * multiple)
+    starts = list(range(0, length - window, stride)) + [length - window]
+    return [(s, s + window) for s in starts]
+
+
+def window_weights(start: int, end: int, length: int, overlap: int) -> torch.Tensor:
+    """Blending weights ``(end - start,)``: linear ramps into and out of neighbouring windows."""
+    n = end - start
+    w = torch.ones(n)
+    ramp = min(overlap, n // 2)
+    if ramp > 0:
+        up = torch.linspace(0, 1, ramp + 2)[1:-1]
+        if start > 0:
+            w[:ramp] = up
+        if end < length:
+            w[n - ramp :] = up.flip(0)
+    return w
+
+
+class VoidPipeline(DiffusionPipeline):
+    """``VoidPipeline(transformer, scheduler, transformer_2=None)``; call it with a video and
+    its quadmask. See the module docstring."""
+
+    model_cpu_offload_seq = "transformer->transformer_2"
+    _optional_components = ["transformer_2"]
+
+    def __init__(self, transformer, scheduler, transformer_2=None):
+        super().__init__()
+        self.register_modules(transformer=transformer, scheduler=scheduler, transformer_2=transformer_2)
+        self.info: dict[str, Any] = {}
+        self._text_cache: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------------- storage
+
+    def save_pretrained(self, save_directory: str | os.PathLike, info: dict[str, Any] | None = None, **_: Any) -> Path:
+        """The model dir layout (:mod:`void.model.io`): transformer/, scheduler/, void_model.json."""
+        return model_io.save_model_dir(
+            save_directory, self.transformer, self.scheduler, transformer_2=self.transformer_2, info={**self.info, **(info or {})}
+        )
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike, *, device=None, dtype=None, pass2_model: str | None = None, **_: Any) -> "VoidPipeline":
+        """Load a model dir, a training run dir, or VOID's released layout (``void_compat``).
+        ``pass2_model`` overrides the pass-2 transformer (our model dir or a VOID checkpoint)."""
+        from void.model import void_compat
+
+        layout = void_compat.find_void_layout(path)
+        if layout is not None:
+            loaded = void_compat.load_void(layout)
+        else:
+            loaded = model_io.load_model_dir(path)
+        if pass2_model:
+            loaded.transformer_2 = void_compat.load_pass2_model(pass2_model, loaded)
+        pipe = cls(loaded.transformer, loaded.scheduler, loaded.transformer_2)
+        pipe.info = dict(loaded.info)
+        pipe.info.setdefault("path", str(loaded.path))
+        for model in (pipe.transformer, pipe.transformer_2):
+            if model is not None:
+                model.eval()
+                model.to(device=device, dtype=dtype)
+        return pipe
+
+    # ----------------------------------------------------------------------- helpers
+
+    @property
+    def working_size(self) -> tuple[int, int, int]:
+        """(frames, height, width) the model was trained at: ``void_model.json`` or its config."""
+        size = self.info.get("sample_size") or self.transformer.config.sample_size
+        return tuple(int(v) for v in size)
+
+    def _text_states(self, model, prompts: list[str], negative: str, guidance: float):
+        """(cond, uncond-or-None) embeddings; the null embedding when no encoder is at hand."""
+        cfg = model.config
+        text = None
+        if cfg.use_text and cfg.text_encoder_path:
+            key = str(cfg.text_encoder_path)
+            if key not in self._text_cache:
+                self._text_cache[key] = load_text_encoder(key, cfg.max_text_seq_length, device=model.device, dtype=model.dtype)
+            text = self._text_cache[key]
+        if text is None:
+            if cfg.use_text:
+                log.warning("model expects prompts but no text encoder is available offline: using its null embedding")
+            return model.null_text_embedding(len(prompts)), None
+        cond = text.encode(prompts).to(model.dtype)
+        uncond = text.encode([negative] * len(prompts)).to(model.dtype) if guidance > 1.0 else None
+        return cond, uncond
+
+    def _predict(self, model, latents, cond, mask, t, text, uncond, guidance, window, overlap):
+        """v-prediction for the whole latent video, window by window, blended."""
+        length = latents.shape[1]
+        multiple = model.config.patch_size_t or 1
+        total = torch.zeros_like(latents)
+        weight = torch.zeros(1, length, 1, 1, 1, device=latents.device)
+        for s, e in temporal_windows(length, window, overlap, multiple):
+            x = self.scheduler.scale_model_input(latents[:, s:e], t).to(model.dtype)
+            c, m = cond[:, s:e], mask[:, s:e]
+            if uncond is not None:  # classifier-free guidance: one batch, two prompts
+                v = model(torch.cat([x, x]), torch.cat([c, c]), torch.cat([m, m]), t, encoder_hidden_states=torch.cat([uncond, text]))
+                v_u, v_c = v.float().chunk(2)
+                v = v_u + guidance * (v_c - v_u)
+            else:
+                v = model(x, c, m, t, encoder_hidden_states=text).float()
+            w = window_weights(s, e, length, overlap).to(latents.device).view(1, -1, 1, 1, 1)
+            total[:, s:e] += v * w
+            weight[:, s:e] += w
+        return total / weight
+
+    def _sample(self, model, noise, cond, mask, text, uncond, *, steps, guidance, window, overlap, generator, desc):
+        self.scheduler.set_timesteps(steps, device=noise.device)
+        latents = noise * self.scheduler.init_noise_sigma
+        with self.progress_bar(total=len(self.scheduler.timesteps)) as bar:
+            bar.set_description(desc)
+            for t in self.scheduler.timesteps:
+                v = self._predict(model, latents, cond, mask, t, text, uncond, guidance, window, overlap)
+                latents = self.scheduler.step(v, t, latents, eta=0.0, generator=generator).prev_sample
+                bar.update()
+        return latents
+
+    def _condition(self, model, video, mask, generator):
+        cond_video = video
+        if model.config.cond_noise_std > 0:  # VOID's inpaint models saw noised references
+            noise = randn_tensor(video.shape, generator=generator, device=video.device, dtype=video.dtype)
+            cond_video = torch.where(video == -1, video, video + noise * model.config.cond_noise_std)
+        with torch.no_grad():
+            return model.encode_video(cond_video.to(model.dtype)).float(), model.encode_mask(mask).float()
+
+    # ----------------------------------------------------------------------- call
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        video: torch.Tensor,
+        mask: torch.Tensor | np.ndarray,
+        prompt: str | list[str] | None = None,
+        *,
+        num_inference_steps: int = 50,
+        pass2: bool = False,
+        pass2_steps: int | None = None,
+        guidance_scale: float = 1.0,
+        negative_prompt: str = "",
+        generator: torch.Generator | None = None,
+        latents: torch.Tensor | None = None,
+        window_frames: int | None = None,
+        window_overlap: int | None = None,
+        flow_method: str = "dis",
+        noise_upscale: int = 4,
+    ) -> VoidPipelineOutput:
+        model = self.transformer
+        device = model.device
+        # 1. Check inputs; pad time to a length the model encodes.
+        video = video.to(device=device, dtype=torch.float32)
+        mask = torch.as_tensor(np.asarray(mask.cpu() if isinstance(mask, torch.Tensor) else mask))
+        b, frames, _, height, width = video.shape
+        if mask.shape != (b, frames, height, width):
+            raise ValueError(f"mask shape {tuple(mask.shape)} does not match video {(b, frames, height, width)}")
+        mult = model.spatial_multiple
+        if height % mult or width % mult:
+            raise ValueError(f"height and width must be multiples of {mult}, got {height}x{width}")
+        padded = model.valid_frames(frames)
+        idx = torch.from_numpy(mirror_pad_index(frames, padded))
+        video, mask = video[:, idx], mask[:, idx].to(device)
+        prompts = [prompt] * b if isinstance(prompt, str) or prompt is None else list(prompt)
+        prompts = [p or "" for p in prompts]
+
+        # 2. Window size in latent frames: the model's working length unless told otherwise.
+        window = model.latent_frames(model.valid_frames(window_frames or self.working_size[0]))
+        overlap = window_overlap if window_overlap is not None else max(window // 4, 1) if window > 1 else 0
+
+        # 3. Pass 1: condition, noise, sample, decode.
+        text, uncond = self._text_states(model, prompts, negative_prompt, guidance_scale)
+        cond, mask_lat = self._condition(model, video, mask, generator)
+        if latents is None:
+            latents = randn_tensor(tuple(cond.shape), generator=generator, device=device, dtype=torch.float32)
+        common = dict(guidance=guidance_scale, window=window, overlap=overlap, generator=generator)
+        out = self._sample(model, latents.to(device, torch.float32), cond, mask_lat, text, uncond,
+                           steps=num_inference_steps, desc="pass 1", **common)
+        result = model.decode_latents(out.to(model.dtype)).float().clamp(-1, 1)
+        pass1 = None
+
+        # 4. Pass 2: noise warped along the flow of the pass-1 result, sampled again.
+        if pass2:
+            model2 = self.transformer_2 or model
+            noise = self.warped_noise(result, tuple(out.shape[1:]), model2, generator, flow_method, noise_upscale)
+            text2, uncond2 = self._text_states(model2, prompts, negative_prompt, guidance_scale) if model2 is not model else (text, uncond)
+            if model2 is not model:
+                cond, mask_lat = self._condition(model2, video, mask, generator)
+            out2 = self._sample(model2, noise, cond, mask_lat, text2, uncond2,
+                                steps=pass2_steps or num_inference_steps, desc="pass 2", **common)
+            pass1 = result[:, :frames].cpu()
+            result = model2.decode_latents(out2.to(model2.dtype)).float().clamp(-1, 1)
+
+        # 5. Back to the input's length.
+        return VoidPipelineOutput(videos=result[:, :frames].cpu(), pass1=pass1)
+
+    def warped_noise(self, result, latent_shape, model, generator, flow_method="dis", upscale=4) -> torch.Tensor:
+        """Initial latents ``(B, T', C, h, w)`` for pass 2 from the pass-1 videos ``result``."""
+        noises = []
+        for clip in result:
+            seed_dev = generator.device if generator is not None else "cpu"
+            seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=seed_dev))
+            frames = vio.from_tensor(clip)
+            noise = warped_noise.warped_noise(
+                frames, latent_shape, seed=seed, upscale=upscale, flow_method=flow_method,
+                temporal=model.temporal_compression,
+            )
+            noises.append(torch.from_numpy(noise))
+        return torch.stack(noises).to(result.device)
