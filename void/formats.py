@@ -144,6 +144,7 @@ def write_sample(dataset_dir: str | os.PathLike, sample: Sample) -> Path:
         meta.setdefault("height", int(sample.full.shape[1]))
         meta.setdefault("width", int(sample.full.shape[2]))
         atomic.write_json(tmp / METADATA, meta)
+        os.chmod(tmp, atomic.DIR_MODE)
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
