@@ -117,7 +117,8 @@ class VoidPipeline(DiffusionPipeline):
         for model in (pipe.transformer, pipe.transformer_2):
             if model is not None:
                 model.eval()
-                model.to(device=device, dtype=dtype)
+                # nn.Module.to: ModelMixin.to warns about fp32-pinned modules, of which we have none
+                torch.nn.Module.to(model, device=device, dtype=dtype)
         return pipe
 
     # ----------------------------------------------------------------------- helpers
