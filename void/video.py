@@ -147,7 +147,8 @@ def _write(path: Path, frames: np.ndarray, fps: float, pix_in: str, codec: str, 
             codec=codec,
             quality=None,  # otherwise imageio-ffmpeg adds its own -crf (ENV.md)
             macro_block_size=1,
-            output_params=codec_args,
+            # bitexact: no random container ids or dates, so equal frames give equal files
+            output_params=[*codec_args, "-fflags", "+bitexact"],
         )
         writer.send(None)
         for frame in frames:
