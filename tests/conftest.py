@@ -19,8 +19,9 @@ def toy_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def void_samples() -> Path:
-    """Real sequences in VOID's inference layout (../shared/void-samples, or tests/data)."""
-    for cand in (SHARED / "void-samples", ROOT / "tests" / "data" / "void-samples"):
+    """Real sequences in VOID's inference layout (tests/data/void-samples: BigBen)."""
+    # the repo copy first: ../shared is absent on a fresh CI clone, and its 4K sample is slow
+    for cand in (ROOT / "tests" / "data" / "void-samples", SHARED / "void-samples"):
         if (cand / "BigBen" / "input_video.mp4").is_file():
             return cand
     pytest.skip("VOID sample sequences not found (../shared/void-samples)")
