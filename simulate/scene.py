@@ -40,7 +40,7 @@ class ObjectSpec:
     id: int
     name: str  # caption noun phrase, e.g. "small red rubber sphere"
     shape: str  # one of SHAPES
-    # box: half extents [x, y, z]; sphere: [radius]; cylinder: [radius, height];
+    # box: half extents [x, y, z]; sphere: [radius]; cylinder: [radius, height] (axis = body z);
     # mesh: [scale] applied to the OBJ in pybullet_data
     size: list[float]
     color: list[float]
@@ -57,6 +57,12 @@ class ObjectSpec:
     angular_velocity: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     keyframes: list[Keyframe] | None = None  # kinematic actor: moved by keyframes, not forces
     role: str = "distractor"
+    # Mesh objects: body-frame vertex = scale * obj_vertex + mesh_offset (OBJ axes as stored, no
+    # axis conversion). The offset centres the mesh on its bounding box so the body origin (and
+    # centre of mass) sits in the middle of the shape; simulate.meshes.object_mesh applies it.
+    mesh_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    rolling_friction: float = 0.0
+    spinning_friction: float = 0.0
 
     @property
     def kinematic(self) -> bool:
@@ -93,6 +99,8 @@ class FloorSpec:
     tile_m: float = 0.5
     roughness: float = 0.8
     half_extent_m: float = 20.0
+    friction: float = 0.6
+    restitution: float = 0.3
 
 
 @dataclass

@@ -1,0 +1,122 @@
+"""Captions: what the scene looks like *after* removal (VOID's ``text``).
+
+Built from the scene spec and the counterfactual trajectories: the camera and floor, what
+moves in the removed video (falls, topples, rolls, slides) and what stays put, e.g. "A
+static shot of a gray checkered floor. A small blue rubber sphere rests near a red wooden
+box; nothing moves." The removed objects are never mentioned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulate import sampling
+from simulate.scene import ObjectSpec, SceneSpec
+from simulate.validation import rotation_deg
+
+NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+CAMERA = {"static": "A static shot of", "pan": "A slowly panning shot of", "zoom": "A slow zoom onto"}
+FLOOR = {"checker": "checkered floor", "plain": "plain floor", "noise": "mottled floor"}
+
+
+def article(phrase: str) -> str:
+    return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
+
+
+def plural(phrase: str) -> str:
+    head, _, last = phrase.rpartition(" ")
+    if last.endswith(("s", "x", "ch", "sh", "o")):
+        last += "es"
+    else:
+        last += "s"
+    return f"{head} {last}".strip()
+
+
+def counted(name: str, n: int) -> str:
+    return article(name) if n == 1 else f"{NUMBERS[n] if n < len(NUMBERS) else n} {plural(name)}"
+
+
+def join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def nearest_color(rgb) -> str:
+    rgb = np.asarray(rgb, float)
+    return min(sampling.COLORS, key=lambda n: float(np.sum((np.asarray(sampling.COLORS[n]) - rgb) ** 2)))
+
+
+def motion_verb(obj: ObjectSpec, poses: np.ndarray, family: str) -> str | None:
+    """How an object moves over ``poses`` (T, 7), or None when it stays put."""
+    start = poses[0]
+    xy = np.linalg.norm(poses[:, :2] - start[:2], axis=1).max()
+    drop = float(start[2] - poses[:, 2].min())
+    rot = float(rotation_deg(poses[:, 3:], start[None, 3:]).max())
+    elevated = start[2] - sampling.rest_height(obj) > 0.03
+    if elevated and drop > 0.03:
+        return "falls to the floor"
+    if rot > 45 and (family == "domino" or obj.shape == "box" and xy < 0.15):
+        return "topples over"
+    if xy > 0.03:
+        return "rolls across the floor" if obj.shape in ("sphere", "cylinder") and rot > 30 else "slides across the floor"
+    if rot > 10:
+        return "wobbles"
+    return None
+
+
+def _support_below(obj: ObjectSpec, others: list[ObjectSpec]) -> ObjectSpec | None:
+    if obj.position[2] - sampling.rest_height(obj) < 0.03:
+        return None
+    below = [
+        o for o in others
+        if o.position[2] < obj.position[2]
+        and np.linalg.norm(np.subtract(o.position[:2], obj.position[:2])) < sampling.footprint_radius(o) + 0.02
+    ]
+    return max(below, key=lambda o: o.position[2]) if below else None
+
+
+def caption(scene: SceneSpec, poses_removed: np.ndarray) -> str:
+    """The caption of the counterfactual video of ``scene``."""
+    kept = [(k, o) for k, o in enumerate(scene.objects) if o.id not in scene.removed_ids]
+    floor = f"{nearest_color(scene.floor.color)} {FLOOR.get(scene.floor.pattern, 'floor')}"
+    parts = [f"{CAMERA.get(scene.camera.motion, 'A shot of')} {article(floor)}."]
+
+    movers: dict[tuple[str, str], int] = {}
+    still: list[ObjectSpec] = []
+    for k, o in kept:
+        verb = motion_verb(o, poses_removed[:, k], scene.family)
+        if verb:
+            movers[(o.name, verb)] = movers.get((o.name, verb), 0) + 1
+        else:
+            still.append(o)
+    for (name, verb), n in movers.items():
+        if n > 1:  # "two red dominoes topple over"
+            verb = verb.replace("falls", "fall").replace("topples", "topple").replace("rolls", "roll")
+            verb = verb.replace("slides", "slide").replace("wobbles", "wobble")
+        parts.append(counted(name, n)[0].upper() + counted(name, n)[1:] + f" {verb}.")
+
+    others = [o for _, o in kept]
+    if still:
+        groups: dict[str, int] = {}
+        for o in still:
+            groups[o.name] = groups.get(o.name, 0) + 1
+        tail = "; nothing moves." if not movers else "."
+        if len(still) == 1:
+            o = still[0]
+            base = _support_below(o, [x for x in others if x is not o])
+            near = [x for x in others if x is not o]
+            if base is not None:
+                text = f"{article(o.name)} rests on {article(base.name)}"
+            elif near:
+                closest = min(near, key=lambda x: np.linalg.norm(np.subtract(x.position, o.position)))
+                text = f"{article(o.name)} rests near {article(closest.name)}"
+            else:
+                text = f"{article(o.name)} rests on the floor"
+        else:
+            verb = "stay where they are" if movers else "rest on the floor"
+            if scene.family == "domino" and all("domino" in name for name in groups):
+                verb = "stay standing" if movers else "stand in a row"
+            text = f"{join([counted(n, c) for n, c in groups.items()])} {verb}"
+        parts.append(text[0].upper() + text[1:] + tail)
+    return " ".join(parts)
