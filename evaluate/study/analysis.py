@@ -141,7 +141,7 @@ def bradley_terry(study, main: list[dict], resamples: int, seed: int) -> tuple[d
     params, lo, hi, failed = stats.bt_bootstrap(len(index), groups, study.design == "pairwise", resamples, seed)
     scores = {m: (float(params[i]), float(lo[i]), float(hi[i])) for m, i in index.items()}
     info = {
-        "model": "Bradley-Terry (ILSR, choix)" if study.design == "pairwise" else "Luce choice / Bradley-Terry strengths (ILSR top-1, choix)",
+        "model": "Bradley-Terry (ILSR, choix)" if study.design == "pairwise" else "Luce choice model (Bradley-Terry strengths; MM on pick counts)",
         "scale": "log-strength, mean 0; P(a beats b) = 1 / (1 + exp(s_b - s_a))",
         "regularization": stats.BT_REGULARIZATION, "bootstrap_resamples": resamples, "bootstrap_over": "participants",
         "bootstrap_failed": failed, "seed": seed, "participants": len(groups),
@@ -191,7 +191,8 @@ def compute(study, votes: list[dict], participants: list[dict], config: StudyAna
         "bradley_terry": bt_info,
         "agreement": agreement(main),
         "power_analysis": {
-            "test": "two-sided binomial test of a pairwise win rate against 0.5 (normal approximation, Cohen's h)",
+            "test": "two-sided binomial test of a pairwise win rate against 0.5: judgments_needed by the normal "
+                    "approximation on Cohen's h (statsmodels), judgments_needed_exact for scipy's exact test",
             "alpha": config.alpha, "power": config.power,
             "targets": stats.power_table(config.effect_win_rates, config.alpha, config.power),
         },

@@ -1,10 +1,10 @@
 """Statistics of the preference study, as pure functions over plain data.
 
 * win rates and "selected as best" rates with Wilson 95% intervals (statsmodels);
-* Bradley-Terry strengths (choix): pairwise votes through ``ilsr_pairwise_dense``; best-of-n
-  choices through ``ilsr_top1``, the Luce choice model, whose strengths are the same
-  Bradley-Terry strengths but which uses a pick among N without breaking it into pairs
-  (the "winner beats each loser" breaking is a biased estimator for top-1 data);
+* Bradley-Terry strengths: pairwise votes through choix's ``ilsr_pairwise_dense``; best-of-n
+  picks through the Luce choice model (:func:`luce_top1`), whose strengths are the same
+  Bradley-Terry strengths but which uses a pick among N as it is, without breaking it into
+  pairs ("the winner beats each loser" is a biased estimator for top-1 data);
 * intervals by bootstrapping over participants, so correlated answers of one person move
   together;
 * Krippendorff's alpha (nominal) over comparisons judged by several participants;
@@ -55,23 +55,64 @@ def bt_pairwise(wins: np.ndarray) -> np.ndarray:
     return np.asarray(choix.ilsr_pairwise_dense(np.asarray(wins, float), alpha=BT_REGULARIZATION), float)
 
 
-def bt_top1(n_items: int, choices: Sequence[tuple[int, tuple[int, ...]]], initial: np.ndarray | None = None) -> np.ndarray:
-    """Log-strengths (mean 0) of the Luce choice model from ``(winner, losers)`` picks."""
-    import choix
+def luce_top1(members: np.ndarray, set_counts: np.ndarray, wins: np.ndarray, initial: np.ndarray | None = None,
+              tol: float = 1e-10, max_iter: int = 20_000) -> np.ndarray:
+    """Log-strengths (mean 0) of the Luce choice model from aggregated best-of-n picks.
 
-    params = choix.ilsr_top1(n_items, list(choices), alpha=BT_REGULARIZATION, initial_params=initial)
-    return np.asarray(params, float) - float(np.mean(params))
+    ``members[s, i]``: item i is in choice set s; ``set_counts[s]``: times set s was shown;
+    ``wins[i]``: times i was picked. Hunter's (2004) MM update on these counts, written here
+    because choix's top-1 fitters loop in Python over every pick, which makes a
+    participant bootstrap take minutes; the test checks it against ``choix.ilsr_top1``.
+    Every pair also gets ``BT_REGULARIZATION`` virtual picks each way, so a method that is
+    never picked stays finite.
+    """
+    n = members.shape[1]
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=int).reshape(-1, 2)
+    prior = np.zeros((len(pairs), n), bool)
+    prior[np.arange(len(pairs)), pairs[:, 0]] = True
+    prior[np.arange(len(pairs)), pairs[:, 1]] = True
+    a = np.vstack([members.astype(float), prior])
+    c = np.concatenate([np.asarray(set_counts, float), np.full(len(pairs), 2 * BT_REGULARIZATION)])
+    w = np.asarray(wins, float) + BT_REGULARIZATION * (n - 1)
+    gamma = np.exp(initial - np.max(initial)) if initial is not None else np.ones(n)
+    for _ in range(max_iter):
+        new = w / (a.T @ (c / (a @ gamma)))
+        new /= new.sum()
+        done = np.max(np.abs(np.log(new) - np.log(gamma / gamma.sum()))) < tol
+        gamma = new
+        if done:
+            break
+    theta = np.log(gamma)
+    return theta - theta.mean()
 
 
-def bt_fit(n_items: int, choices_by_participant: Sequence[Sequence[tuple[int, tuple[int, ...]]]], pairwise: bool, initial=None) -> np.ndarray:
+def _top1_counts(n_items: int, groups: Sequence[Sequence[tuple[int, tuple[int, ...]]]]):
+    """Per participant: pick counts (k, n) and shown-set counts (k, S); the sets (S, n)."""
+    sets: dict[tuple[int, ...], int] = {}
+    for choices in groups:
+        for w, losers in choices:
+            sets.setdefault(tuple(sorted((w, *losers))), len(sets))
+    members = np.zeros((len(sets), n_items), bool)
+    for key, s in sets.items():
+        members[s, list(key)] = True
+    wins = np.zeros((len(groups), n_items))
+    counts = np.zeros((len(groups), len(sets)))
+    for p, choices in enumerate(groups):
+        for w, losers in choices:
+            wins[p, w] += 1
+            counts[p, sets[tuple(sorted((w, *losers)))]] += 1
+    return members, wins, counts
+
+
+def bt_fit(n_items: int, choices_by_participant: Sequence[Sequence[tuple[int, tuple[int, ...]]]], pairwise: bool) -> np.ndarray:
     if pairwise:
         wins = np.zeros((n_items, n_items))
         for choices in choices_by_participant:
             for w, losers in choices:
                 wins[w, losers[0]] += 1
         return bt_pairwise(wins)
-    flat = [c for choices in choices_by_participant for c in choices]
-    return bt_top1(n_items, flat, initial)
+    members, wins, counts = _top1_counts(n_items, choices_by_participant)
+    return luce_top1(members, counts.sum(0), wins.sum(0))
 
 
 def bt_bootstrap(
@@ -84,8 +125,8 @@ def bt_bootstrap(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Point estimate and percentile interval, resampling participants with replacement.
 
-    Returns (params, low, high, failed fits). Pairwise data resample per-participant win
-    matrices (a weighted sum, so a resample costs one small fit).
+    Returns (params, low, high, failed fits). Each participant's answers are reduced to
+    counts first, so a resample is a weighted sum of those counts and one small fit.
     """
     params = bt_fit(n_items, choices_by_participant, pairwise)
     if resamples <= 0 or len(choices_by_participant) < 2:
@@ -98,15 +139,16 @@ def bt_bootstrap(
         for p, choices in enumerate(choices_by_participant):
             for w, losers in choices:
                 per[p, w, losers[0]] += 1
+    else:
+        members, wins, counts = _top1_counts(n_items, choices_by_participant)
     draws, failed = [], 0
     for _ in range(resamples):
-        counts = np.bincount(rng.integers(0, k, size=k), minlength=k)
+        weight = np.bincount(rng.integers(0, k, size=k), minlength=k).astype(float)
         try:
             if pairwise:
-                draws.append(bt_pairwise(np.tensordot(counts, per, axes=1)))
+                draws.append(bt_pairwise(np.tensordot(weight, per, axes=1)))
             else:
-                picked = [c for p in np.flatnonzero(counts) for c in choices_by_participant[p] for _ in range(counts[p])]
-                draws.append(bt_top1(n_items, picked, initial=params))
+                draws.append(luce_top1(members, weight @ counts, weight @ wins, initial=params))
         except RuntimeError:  # ILSR did not converge on a degenerate resample
             failed += 1
     tail = (1 - level) / 2 * 100
@@ -166,11 +208,31 @@ def power_at(win_rate: float, n: int, alpha: float = 0.05) -> float:
     return float(NormalIndPower().power(effect_size=h, nobs1=n, alpha=alpha, ratio=0))
 
 
+def exact_power(win_rate: float, n: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    """Power of the exact two-sided binomial test against 0.5 (scipy's ``binomtest``
+    rejects k when 2 * P(K <= k) <= alpha, and symmetrically above) for each ``n``."""
+    from scipy.stats import binom
+
+    n = np.asarray(n)
+    k = binom.ppf(alpha / 2, n, 0.5)
+    c = np.where(binom.cdf(k, n, 0.5) <= alpha / 2, k, k - 1)  # largest k rejected below
+    return binom.cdf(c, n, win_rate) + binom.sf(n - c - 1, n, win_rate)
+
+
+def judgments_needed_exact(win_rate: float, alpha: float = 0.05, power: float = 0.8) -> int:
+    """Smallest n at which the exact binomial test reaches ``power``. Its discreteness makes
+    it more conservative than the normal approximation (a few to ~15% more judgments)."""
+    guess = judgments_needed(win_rate, alpha, power)
+    n = np.arange(1, 3 * guess + 20)
+    return int(n[np.argmax(exact_power(win_rate, n, alpha) >= power)])
+
+
 def power_table(win_rates: Sequence[float], alpha: float, power: float) -> list[dict[str, float]]:
     from statsmodels.stats.proportion import proportion_effectsize
 
     return [
         {"win_rate": float(p), "effect_size_h": float(abs(proportion_effectsize(p, 0.5))),
-         "judgments_needed": judgments_needed(p, alpha, power)}
+         "judgments_needed": judgments_needed(p, alpha, power),
+         "judgments_needed_exact": judgments_needed_exact(p, alpha, power)}
         for p in win_rates
     ]
