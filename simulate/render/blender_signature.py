@@ -1,0 +1,160 @@
+"""The Cycles renderer's noise-free signature: what "this pixel looks the same" means.
+
+Per pixel, ``(T, H, W, 4)`` float32, compared with exact equality:
+
+0. sun shading: a red diffuse lit directly by the sun alone (normal, soft shadow);
+1. object-id code (emission), averaged over the pixel's footprint, so partial coverage by a
+   changed object shows;
+2. texture code (emission): the hit point in its object's own frame, for textured surfaces
+   (wood, patterned floor) only;
+3. contact proximity: how close the pixel's surface point is to a changed object (removed
+   or moved), ``sum(max(0, 1 - distance / band))``, from analytic distances in numpy.
+
+Like the rasterizer's RGB signature it codes appearance, not geometry: a plain face that
+slides along itself or along its normal looks the same and is not a change, so the two
+renderers mark the same pixels. Depth is therefore not part of it (it is still returned in
+``RenderPasses.depth``).
+
+Channels 0-2 come from Cycles' signature pass (fixed seed, CPU, direct light only; see
+:mod:`simulate.render.blender_worker`), so equal scenes give bit-identical values. Channel 3
+covers what that pass cannot see: indirect light near a changed object (the removed
+object's colour bleeding onto the floor and its contact occlusion of the sky). Without it
+those pixels would keep the full render's values in the target, a faint ghost of the
+removed object; with it they are marked and re-rendered. It is exactly zero beyond the band,
+so it never marks pixels far from a change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulate.render.blender_regions import contact_band_m, local_bounds, quat_rotate
+from simulate.scene import ObjectSpec, SceneSpec, camera_at, look_at_matrix
+
+CHANNELS = ("sun_shading", "id_code", "texture_code", "contact_proximity")
+UNRENDERED = -1.0  # channels 0-2 outside the signature regions (renders are >= 0)
+# Signature values are snapped to multiples of this. Within one worker equal inputs give
+# bit-identical floats anyway; across processes Cycles can differ in the last bit (see
+# blender_worker._reexec_without_aslr), and snapping makes such a difference matter only
+# in the rare case where it straddles a step. Real changes are far larger than a step.
+QUANTUM = 2.0**-12
+
+
+def quantize(x: np.ndarray) -> np.ndarray:
+    return (np.rint(np.asarray(x, dtype=np.float64) / QUANTUM) * QUANTUM).astype(np.float32)
+
+
+def assemble(full, sig: dict, T: int, H: int, W: int) -> dict[str, dict]:
+    """Per view: ids, depth and signature from the full beauty and the signature passes.
+
+    ``full`` and ``sig[view]`` are worker results (``frames``, ``valid``, ``color``, ``ids``,
+    ``depth``). Outside a view's signature rectangles it shares the full view's values (it
+    cannot differ there); the full view itself takes ids and depth from its beauty render
+    there.
+    """
+    base_sig = np.full((T, H, W, len(CHANNELS)), UNRENDERED, np.float32)
+    base_sig[..., 3] = 0.0
+    base = {"ids": full.ids.copy(), "depth": full.depth.copy(), "sig": base_sig}
+    _fill(base, sig["full"])
+    out = {"full": base}
+    for view in ("hidden", "removed"):
+        v = {k: a.copy() for k, a in base.items()}
+        _fill(v, sig[view])
+        out[view] = v
+    return out
+
+
+def _fill(view: dict, res) -> None:
+    for k, t in enumerate(res.frames):
+        m = res.valid[k]
+        view["ids"][t][m] = res.ids[k][m]
+        view["depth"][t][m] = res.depth[k][m]
+        view["sig"][t][m, :3] = quantize(res.color[k][m])
+
+
+def add_proximity(
+    scene: SceneSpec, views: dict[str, dict], region: list[np.ndarray], pf: np.ndarray, pr: np.ndarray,
+    moved: np.ndarray, band: float,
+) -> None:
+    """Fill channel 3 of every view inside ``region[t]`` (the pixels whose signature was rendered).
+
+    The objects counted are the changed ones of the frame: removed objects (in the full view
+    only) and moved objects, at each view's own pose.
+    """
+    if band <= 0:
+        return
+    removed = set(scene.removed_ids)
+    bands = {o.id: contact_band_m(o, band) for o in scene.objects}
+    for t in range(pf.shape[0]):
+        mask = region[t]
+        if not mask.any():
+            continue
+        changed = [i for i, o in enumerate(scene.objects) if o.id in removed or moved[t, i]]
+        for view, v in views.items():
+            objs = []
+            for i in changed:
+                obj = scene.objects[i]
+                if obj.id in removed and view != "full":
+                    continue
+                pose = pr[t, i] if view == "removed" else pf[t, i]
+                if np.isfinite(pose).all():
+                    objs.append((obj, pose, bands[obj.id]))
+            if not objs:
+                continue
+            points = surface_points(scene, t, v["depth"][t], mask)
+            v["sig"][t][mask, 3] = quantize(proximity(points, objs))
+
+
+def surface_points(scene: SceneSpec, frame: int, depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """World points ``(K, 3)`` seen through the centres of the ``mask`` pixels at ``depth``.
+
+    Background pixels (depth beyond the far plane) come back as NaN.
+    """
+    W, H = scene.width, scene.height
+    eye, target, up, fov = camera_at(scene.camera, frame, scene.num_frames)
+    cam_to_world = np.linalg.inv(look_at_matrix(eye, target, up))
+    ys, xs = np.nonzero(mask)
+    f = 1.0 / np.tan(np.radians(fov) / 2)
+    # Camera-space direction with z = -1 per unit of view-axis depth (OpenGL convention).
+    dx = ((xs + 0.5) / W * 2 - 1) * (W / H) / f
+    dy = (1 - (ys + 0.5) / H * 2) / f
+    z = depth[ys, xs].astype(np.float64)
+    cam = np.stack([dx * z, dy * z, -z], axis=1)
+    pts = cam @ cam_to_world[:3, :3].T + cam_to_world[:3, 3]
+    pts[z > scene.camera.far_m] = np.nan
+    return pts
+
+
+def proximity(points: np.ndarray, objects: list[tuple[ObjectSpec, np.ndarray, float]]) -> np.ndarray:
+    """``sum(max(0, 1 - distance / band))`` over ``(object, pose, band)``; 0 for NaN points."""
+    total = np.zeros(len(points), np.float64)
+    ok = np.isfinite(points).all(1)
+    for obj, pose, band in objects:
+        if band <= 0:
+            continue
+        q = np.asarray(pose[3:7], dtype=np.float64) * [-1, -1, -1, 1]  # inverse rotation
+        local = quat_rotate(q, points[ok] - pose[:3])
+        total[ok] += np.maximum(0.0, 1.0 - np.maximum(distance(obj, local), 0.0) / band)
+    return total.astype(np.float32)
+
+
+def distance(obj: ObjectSpec, p: np.ndarray) -> np.ndarray:
+    """Signed distance from body-frame points ``(K, 3)`` to the object's surface.
+
+    Exact for primitives; meshes use their bounding box, which is never farther than the
+    mesh, so their band is a little wider, never narrower.
+    """
+    if obj.shape == "sphere":
+        return np.linalg.norm(p, axis=1) - float(obj.size[0])
+    if obj.shape == "cylinder":
+        r, h = float(obj.size[0]), float(obj.size[1]) / 2
+        d = np.stack([np.linalg.norm(p[:, :2], axis=1) - r, np.abs(p[:, 2]) - h], axis=1)
+        return np.minimum(d.max(1), 0) + np.linalg.norm(np.maximum(d, 0), axis=1)
+    if obj.shape == "box":
+        lo = -np.asarray(obj.size, dtype=np.float64)
+        hi = -lo
+    else:
+        lo, hi = local_bounds(obj)
+    c, half = (lo + hi) / 2, (hi - lo) / 2
+    q = np.abs(p - c) - half
+    return np.linalg.norm(np.maximum(q, 0), axis=1) + np.minimum(q.max(1), 0)

@@ -1,0 +1,354 @@
+"""The Blender side of the Cycles renderer: one process per sample, driven over a pipe.
+
+Started by :class:`simulate.render.cycles.CyclesRenderer` as::
+
+    python -m simulate.render.blender_worker JOB_DIR
+
+``JOB_DIR/job.json`` holds the scene spec and render settings, ``JOB_DIR/poses.npz`` the
+full and counterfactual poses. The worker builds the scene once, answers ``ready``, then
+reads one JSON command per line on stdin and answers one JSON line each (on the original
+stdout; Blender's own chatter goes to ``JOB_DIR/blender.log``). A fresh process per sample
+means no Blender state (datablocks, caches, the persistent BVH) leaks into the next sample.
+
+Command ``{"op": "render", "pass": "beauty"|"signature", "view": "full"|"hidden"|"removed",
+"frames": [[frame, [[x0, y0, x1, y1], ...] or null], ...], "out": "name.npz"}`` renders each
+rectangle (null: the whole frame) as a Cycles render border into multilayer EXR, reads the
+Combined, object-index and Z passes back with OpenEXR (pixels cannot be read from 'Render
+Result' in background mode) and saves ``out`` with ``color`` (F, H, W, 3) float32 linear,
+``ids`` (F, H, W) int32, ``depth`` (F, H, W) float32 and ``valid`` (F, H, W) bool.
+``{"op": "quit"}`` ends the session.
+
+This module and :mod:`simulate.render.blender_scene` are the only ones that touch ``bpy``
+(and ``OpenEXR``), both imported through :func:`void.deps.require`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from simulate.render import blender_scene
+from simulate.scene import SceneSpec
+from void import deps
+
+# The signature pass always uses this Cycles seed, in every view and frame: with equal
+# inputs Cycles then traces the same rays and returns bit-identical pixels.
+SIGNATURE_SEED = 0
+GPU_BACKENDS = ("OPTIX", "CUDA")
+ADDR_NO_RANDOMIZE = 0x0040000  # linux/personality.h
+_REEXEC_ENV = "VOID_CYCLES_WORKER_NO_ASLR"
+
+
+class Session:
+    def __init__(self, bpy, exr, job: dict, poses: dict[str, np.ndarray], job_dir: Path):
+        self.bpy, self.exr, self.job, self.dir = bpy, exr, job, job_dir
+        self.spec = SceneSpec.from_dict(job["scene"])
+        self.poses = poses
+        self.bs = blender_scene.build(bpy, self.spec)
+        self.gpu_backend = None
+        if job["device"] == "gpu":
+            self.gpu_backend = _enable_gpu(bpy)
+        self._configure()
+
+    # ------------------------------------------------------------------ settings
+    def _configure(self) -> None:
+        sc, spec, job = self.bs.scene, self.spec, self.job
+        sc.render.engine = "CYCLES"
+        sc.render.resolution_x, sc.render.resolution_y = spec.width, spec.height
+        sc.render.resolution_percentage = 100
+        sc.render.film_transparent = False
+        sc.render.use_persistent_data = True
+        sc.render.use_motion_blur = False
+        sc.render.use_crop_to_border = True
+        if job.get("threads"):
+            sc.render.threads_mode = "FIXED"
+            sc.render.threads = int(job["threads"])
+        # We write linear EXR and apply the sRGB transfer ourselves; Standard = that curve.
+        sc.display_settings.display_device = "sRGB"
+        sc.view_settings.view_transform = "Standard"
+        sc.view_settings.look = "None"
+        cy = sc.cycles
+        cy.use_adaptive_sampling = False  # fixed cost, and the same samples in every view
+        cy.use_animated_seed = False
+        cy.caustics_reflective = False
+        cy.caustics_refractive = False
+        cy.sample_clamp_indirect = 10.0  # fireflies from bounces, not from direct light
+        cy.pixel_filter_type = "BLACKMAN_HARRIS"
+        cy.filter_width = 1.5
+        settings = sc.render.image_settings
+        if hasattr(settings, "media_type"):  # Blender 5.0 needs it before the format
+            settings.media_type = "MULTI_LAYER_IMAGE"
+        settings.file_format = "OPEN_EXR_MULTILAYER"
+        settings.color_depth = "32"
+        settings.exr_codec = "NONE"
+        layer = sc.view_layers[0]
+        layer.use_pass_combined = True
+        layer.use_pass_z = True
+        layer.use_pass_object_index = True
+
+    def _use_pass(self, kind: str) -> None:
+        """Switch between the beauty look and the signature look (same geometry).
+
+        The signature pass is what change detection compares exactly. It is lit by the sun
+        alone (black world), direct light only (no bounces), on id-tinted diffuse surfaces,
+        with a fixed seed and always on the CPU. Then (1) equal inputs give bit-identical
+        pixels: same seed, same rays, and no GPU atomics reordering float sums; (2) a pixel
+        can only change if its camera rays or its sun rays meet a changed object, which
+        bounds where it must be rendered (see blender_regions) and keeps bounce noise and
+        sky sampling out of the mask by construction; (3) its pixel filter is the beauty
+        pass's, so a pixel whose footprint is partly covered by a changed object changes too.
+        """
+        sc, job, bs = self.bs.scene, self.job, self.bs
+        cy = sc.cycles
+        layer = sc.view_layers[0]
+        if kind == "beauty":
+            sc.world = bs.beauty_world
+            layer.material_override = None
+            cy.samples = int(job["spp"])
+            cy.max_bounces, cy.diffuse_bounces, cy.glossy_bounces = 6, 3, 3
+            cy.transmission_bounces, cy.volume_bounces, cy.transparent_max_bounces = 2, 0, 4
+            cy.use_denoising = bool(job["denoiser"])
+            if cy.use_denoising:
+                cy.denoiser = "OPENIMAGEDENOISE"
+                cy.denoising_input_passes = "RGB_ALBEDO_NORMAL"
+            cy.device = "GPU" if self.gpu_backend else "CPU"
+            cy.use_light_tree = True
+        elif kind == "signature":
+            sc.world = bs.signature_world
+            layer.material_override = bs.signature_material
+            cy.samples = int(job["signature_spp"])
+            cy.max_bounces = 0
+            cy.use_denoising = False
+            cy.device = "CPU"
+            cy.use_light_tree = False  # one sun: nothing to choose, and 30 % faster
+            cy.seed = SIGNATURE_SEED
+        else:
+            raise ValueError(f"unknown pass {kind!r}")
+
+    def _set_view(self, view: str, frame: int) -> None:
+        removed = set(self.spec.removed_ids)
+        if view == "full":
+            blender_scene.set_poses(self.bs, self.poses["full"][frame], set())
+        elif view == "hidden":
+            blender_scene.set_poses(self.bs, self.poses["full"][frame], removed)
+        elif view == "removed":
+            blender_scene.set_poses(self.bs, self.poses["removed"][frame], removed)
+        else:
+            raise ValueError(f"unknown view {view!r}")
+        blender_scene.set_camera(self.bs, self.spec, frame)
+
+    # -------------------------------------------------------------------- render
+    def render(self, cmd: dict) -> dict:
+        kind, view = cmd["pass"], cmd["view"]
+        W, H = self.spec.width, self.spec.height
+        frames = cmd["frames"]
+        F = len(frames)
+        color = np.zeros((F, H, W, 3), np.float32)
+        ids = np.zeros((F, H, W), np.int32)
+        depth = np.zeros((F, H, W), np.float32)
+        valid = np.zeros((F, H, W), bool)
+        self._use_pass(kind)
+        sc = self.bs.scene
+        renders = pixels = 0
+        t0 = time.process_time()
+        for k, (frame, rects) in enumerate(frames):
+            self._set_view(view, int(frame))
+            sc.frame_current = int(frame)
+            if kind == "beauty":
+                # One seed per frame, the same in every view: re-rendered pixels whose paths
+                # never meet a change come out equal to the full render's.
+                sc.cycles.seed = (int(self.job["seed"]) * 7919 + int(frame)) % (2**31 - 1)
+            for rect in rects if rects is not None else [None]:
+                x0, y0, x1, y1 = rect if rect is not None else (0, 0, W, H)
+                out = self._render_rect(rect, self.dir / f"r{renders % 2}.exr")
+                if out["color"].shape[:2] != (y1 - y0, x1 - x0):
+                    raise RuntimeError(
+                        f"render border {rect} came back {out['color'].shape[:2]}, expected {(y1 - y0, x1 - x0)}"
+                    )
+                color[k, y0:y1, x0:x1] = out["color"]
+                ids[k, y0:y1, x0:x1] = out["ids"]
+                depth[k, y0:y1, x0:x1] = out["depth"]
+                valid[k, y0:y1, x0:x1] = True
+                renders += 1
+                pixels += (y1 - y0) * (x1 - x0)
+        cpu = time.process_time() - t0
+        path = self.dir / cmd["out"]
+        np.savez(path, color=color, ids=ids, depth=depth, valid=valid)
+        return {"ok": True, "cpu_s": cpu, "renders": renders, "pixels": pixels, "out": str(path)}
+
+    def _render_rect(self, rect, path: Path) -> dict:
+        sc = self.bs.scene
+        W, H = self.spec.width, self.spec.height
+        if rect is None:
+            sc.render.use_border = False
+        else:
+            # Blender turns the border into pixels by truncating border * size; half-pixel
+            # offsets make the truncation land exactly on our integer edges.
+            x0, y0, x1, y1 = rect
+            sc.render.use_border = True
+            sc.render.border_min_x = (x0 + 0.5) / W
+            sc.render.border_max_x = min(1.0, (x1 + 0.5) / W)
+            sc.render.border_min_y = (H - y1 + 0.5) / H  # Blender's y grows upwards
+            sc.render.border_max_y = min(1.0, (H - y0 + 0.5) / H)
+        sc.render.filepath = str(path)
+        self.bpy.ops.render.render(write_still=True)
+        return read_exr(self.exr, path)
+
+
+def read_exr(exr, path: Path) -> dict:
+    """Combined RGB, object index and Z of a Blender multilayer EXR (any number of parts)."""
+    found = {}
+    with exr.File(str(path)) as f:
+        for part in f.parts:
+            for name, channel in part.channels.items():
+                found[name] = np.asarray(channel.pixels)
+
+    def pick(suffixes):
+        for name, px in found.items():
+            if any(name.endswith(s) for s in suffixes):
+                return px
+        raise KeyError(f"{path}: no channel ending in {suffixes}; found {sorted(found)}")
+
+    combined = pick((".Combined", "Combined"))
+    if combined.ndim == 2:  # written one channel per name
+        combined = np.stack([pick((".Combined.R",)), pick((".Combined.G",)), pick((".Combined.B",))], -1)
+    return {
+        "color": combined[..., :3].astype(np.float32),
+        "ids": np.rint(pick((".IndexOB.X", ".IndexOB", "IndexOB"))).astype(np.int32),
+        "depth": pick((".Depth.Z", ".Depth", "Depth.Z")).astype(np.float32),
+    }
+
+
+def _enable_gpu(bpy) -> str:
+    """Select the first of OptiX / CUDA that has a device; raise a clear error otherwise."""
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    tried = []
+    for backend in GPU_BACKENDS:
+        try:
+            prefs.compute_device_type = backend
+        except TypeError:  # this Blender build lacks the backend
+            tried.append(f"{backend}: not built in")
+            continue
+        prefs.get_devices()
+        devices = [d for d in prefs.devices if d.type == backend]
+        if devices:
+            for d in prefs.devices:
+                d.use = d.type == backend
+            return backend
+        tried.append(f"{backend}: no device")
+    raise RuntimeError(
+        "device 'gpu' asked for, but Blender's Cycles finds no CUDA or OptiX GPU ("
+        + "; ".join(tried)
+        + "). Use device 'cpu' (--device cpu) on this machine."
+    )
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+def _reexec_without_aslr(argv: list[str]) -> None:
+    """Restart this process with address-space randomisation off, where Linux allows it.
+
+    Blender/Cycles orders some scene data by memory address, so the same job renders with
+    last-bit float differences from one process to the next (measured: ~50 pixels of a
+    128x128 signature pass differ by 1e-7; none with ASLR off, however many threads). Within
+    one process the views are always consistent; this makes separate runs bit-identical
+    too. It only weakens exploit mitigation for a process that renders our own scene files.
+    Where the kernel refuses (e.g. a container's seccomp policy), we run as we are.
+    """
+    if os.environ.get(_REEXEC_ENV) or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        current = libc.personality(0xFFFFFFFF)
+        if current == -1 or current & ADDR_NO_RANDOMIZE:
+            return
+        if libc.personality(current | ADDR_NO_RANDOMIZE) == -1:
+            return
+    except (OSError, AttributeError):
+        return
+    os.environ[_REEXEC_ENV] = "1"
+    os.execv(sys.executable, [sys.executable, "-m", "simulate.render.blender_worker", *argv])
+
+
+def _aslr_off() -> bool:
+    try:
+        return bool(ctypes.CDLL(None).personality(0xFFFFFFFF) & ADDR_NO_RANDOMIZE)
+    except (OSError, AttributeError):
+        return False
+
+
+def _redirect_output(log_path: Path):
+    """Keep a private handle on stdout for replies; send fd 1 and 2 to the log.
+
+    Blender prints render progress from C straight to fd 1, which would corrupt replies.
+    """
+    reply = os.fdopen(os.dup(1), "w", buffering=1)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return reply
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m simulate.render.blender_worker JOB_DIR", file=sys.stderr)
+        return 2
+    _reexec_without_aslr(argv)
+    job_dir = Path(argv[0])
+    reply = _redirect_output(job_dir / "blender.log")
+
+    def send(msg: dict) -> None:
+        reply.write(json.dumps(msg) + "\n")
+
+    t0 = time.process_time()
+    try:
+        bpy = deps.require("bpy")
+        exr = deps.require("OpenEXR")
+        job = json.loads((job_dir / "job.json").read_text())
+        with np.load(job_dir / "poses.npz") as z:
+            poses = {k: z[k] for k in z.files}
+        session = Session(bpy, exr, job, poses, job_dir)
+    except Exception as exc:
+        traceback.print_exc()
+        send({"ok": False, "error": f"{type(exc).__name__}: {exc}", "kind": type(exc).__name__})
+        return 1
+    send(
+        {
+            "ok": True,
+            "ready": True,
+            "cpu_s": time.process_time() - t0,
+            "blender_version": bpy.app.version_string,
+            "gpu_backend": session.gpu_backend,
+            "warnings": session.bs.warnings,
+            "aslr_off": _aslr_off(),
+        }
+    )
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        cmd = json.loads(line)
+        if cmd.get("op") == "quit":
+            send({"ok": True, "cpu_s_total": time.process_time()})
+            return 0
+        try:
+            send(session.render(cmd))
+        except Exception as exc:
+            traceback.print_exc()
+            send({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""The Blender Cycles renderer, through the real bpy: a sphere rolls into a box and is removed.
+
+A tiny scene (32x32, 4 frames, 4 spp) rendered once per module. Checks: ids where
+``scene.project`` puts the objects; the renderer contract (equal signature and ids ->
+bit-identical RGB, so 255 pixels are identical in input and target); change detection
+against an independent analytic model of the sphere, its soft sun shadow and its contact
+band (every changed pixel is explained, nothing else changed, the umbra is found);
+reproducibility; agreement with the fast rasterizer's quadmask up to boundary pixels.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import pytest
+
+from simulate.render import blender_regions as regions
+from simulate.scene import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec, camera_at, look_at_matrix, project
+from void import deps
+
+SPHERE, BOX = 1, 2
+RADIUS = 0.35
+BOX_HALF = 0.3
+
+
+def make_scene(size: int = 32, frames: int = 4) -> tuple[SceneSpec, np.ndarray, np.ndarray]:
+    objects = [
+        ObjectSpec(id=SPHERE, name="red rubber sphere", shape="sphere", size=[RADIUS], color=[0.7, 0.06, 0.05],
+                   position=[-0.9, -0.4, RADIUS], material="rubber", roughness=0.6, role="removed"),
+        ObjectSpec(id=BOX, name="blue plastic box", shape="box", size=[BOX_HALF] * 3, color=[0.06, 0.16, 0.7],
+                   position=[0.5, 0.2, BOX_HALF], roughness=0.4, role="target"),
+    ]
+    scene = SceneSpec(
+        family="test", seed=7, objects=objects, removed_ids=[SPHERE],
+        camera=CameraSpec(position=[3.4, -3.4, 2.7], look_at=[0.0, 0.0, 0.2], fov_deg=42.0),
+        light=LightSpec(sun_direction=[0.75, -0.25, -0.6], softness_deg=3.0, ambient=0.35),
+        floor=FloorSpec(color=[0.55, 0.55, 0.5], color2=[0.3, 0.3, 0.28], tile_m=0.5),
+        num_frames=frames, width=size, height=size,
+    )
+    T = frames
+    full = np.zeros((T, 2, 7))
+    full[..., 6] = 1.0
+    for t in range(T):
+        s = t / (T - 1)
+        full[t, 0, :3] = [-0.9 + 1.0 * s, -0.4 + 0.3 * s, RADIUS]  # rolls towards the box
+        full[t, 1, :3] = [0.5 + 0.25 * max(0.0, s - 0.5), 0.2, BOX_HALF]  # pushed after contact
+    removed = full.copy()
+    removed[:, 0] = np.nan
+    removed[:, 1, :3] = [0.5, 0.2, BOX_HALF]  # without the sphere the box never moves
+    return scene, full, removed
+
+
+# --------------------------------------------------------------- without Blender
+
+
+def test_missing_bpy_names_the_extra(monkeypatch):
+    from simulate.render.cycles import CyclesRenderer
+
+    monkeypatch.setitem(sys.modules, "bpy", None)  # import bpy now fails as if not installed
+    with pytest.raises(deps.MissingDependency, match=r"void-bench\[blender\]"):
+        CyclesRenderer()
+
+
+def test_change_rects_contain_object_and_shadow():
+    scene, full, removed = make_scene(size=64)
+    moved = regions.moved_objects(full, removed, 1e-6)
+    rects_h, rects_r = regions.change_rects(scene, full, removed, moved, margin_px=0)
+    assert moved[:, 1].tolist() == [False, False, True, True]
+    for t in range(scene.num_frames):
+        inside = regions.rects_mask(rects_h[t], 64, 64)
+        # sphere surface and its sun shadow on the floor, from first principles
+        c = full[t, 0, :3]
+        pts = c + RADIUS * _unit_sphere(400)
+        d = np.asarray(scene.light.sun_direction) / np.linalg.norm(scene.light.sun_direction)
+        shadow = pts - (pts[:, 2] / d[2])[:, None] * d
+        for p in (pts, shadow):
+            px = project(p, scene.camera, t, scene.num_frames, 64, 64)
+            xy = px[:, :2].astype(int)
+            ok = (xy >= 0).all(1) & (xy < 64).all(1)
+            assert inside[xy[ok, 1], xy[ok, 0]].all()
+        assert regions.rects_mask(rects_r[t], 64, 64)[inside].all()  # removed covers hidden's
+        assert inside.mean() < 0.5  # a bound, but not the whole image
+
+
+def test_mask_rects_cover_and_merge():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        m = np.zeros((40, 56), bool)
+        for _ in range(rng.integers(1, 4)):
+            y, x = rng.integers(0, 40), rng.integers(0, 56)
+            m[y : y + rng.integers(1, 12), x : x + rng.integers(1, 12)] = True
+        m &= rng.random(m.shape) < 0.8
+        rects = regions.mask_rects(m, pad_px=1)
+        assert not (m & ~regions.rects_mask(rects, 56, 40)).any()
+    two = regions.merge_rects([(0, 0, 10, 10), (10, 0, 20, 10)])
+    assert two == [(0, 0, 20, 10)]  # touching: one render is cheaper
+    apart = regions.merge_rects([(0, 0, 40, 40), (200, 200, 240, 240)], overhead_px=100)
+    assert len(apart) == 2
+
+
+# ------------------------------------------------------------------ with Blender
+
+blender = pytest.mark.skipif(not (deps.available("bpy") and deps.available("OpenEXR")), reason="bpy/OpenEXR not installed")
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    from simulate.render.cycles import CyclesRenderer
+
+    scene, full, removed = make_scene()
+    views = CyclesRenderer(spp=4).render_views(scene, full, removed)
+    return scene, full, removed, views
+
+
+@blender
+@pytest.mark.blender
+def test_ids_where_scene_projects_them(rendered):
+    scene, full, removed, views = rendered
+    T, W, H = scene.num_frames, scene.width, scene.height
+    for t in range(T):
+        for row, oid in ((0, SPHERE), (1, BOX)):
+            x, y, _ = project(full[t, row : row + 1, :3], scene.camera, t, T, W, H)[0]
+            assert views.full.ids[t, int(y), int(x)] == oid
+        x, y, _ = project(removed[t, 1:2, :3], scene.camera, t, T, W, H)[0]
+        assert views.removed.ids[t, int(y), int(x)] == BOX
+    assert set(np.unique(views.full.ids)) == {0, SPHERE, BOX}
+    for v in (views.hidden, views.removed):
+        assert SPHERE not in v.ids
+    assert views.full.rgb.shape == (T, H, W, 3) and views.full.rgb.dtype == np.uint8
+    assert views.full.ids.dtype == np.int32 and views.full.depth.shape == (T, H, W)
+    # Depth is metres along the view axis: compare with the sphere centre's projection.
+    t = 0
+    x, y, z = project(full[t, 0:1, :3], scene.camera, t, T, W, H)[0]
+    assert abs(views.full.depth[t, int(y), int(x)] - (z - RADIUS)) < 0.15
+
+
+@blender
+@pytest.mark.blender
+def test_equal_signatures_mean_identical_rgb(rendered):
+    from simulate import groundtruth
+
+    scene, _, _, views = rendered
+    pairs = [(views.full, views.hidden), (views.full, views.removed), (views.hidden, views.removed)]
+    for a, b in pairs:
+        same = ~groundtruth.differs(a, b)
+        assert np.array_equal(a.rgb[same], b.rgb[same])
+    mask = groundtruth.build_quadmask(views, scene.removed_ids)
+    keep = mask == 255
+    assert np.array_equal(views.full.rgb[keep], views.removed.rgb[keep])
+    assert (mask == 0).any() and (mask == 127).any() and keep.mean() > 0.5
+    # After contact the box moved: it is affected, and something changed where it was.
+    assert (mask[3][views.full.ids[3] == BOX] != 255).any()
+    info = views.info
+    assert info["renderer"] == "cycles" and info["blender_version"].startswith("4.5")
+    assert 0 < info["rerendered_fraction"]["removed"] < 0.5
+    assert views.timings_s["total"] > views.timings_s["beauty_full"] > 0
+
+
+@blender
+@pytest.mark.blender
+def test_changes_match_an_analytic_model(rendered):
+    """Hidden vs full differ by the sphere alone: its pixels, its soft shadow, its contact band.
+
+    Every changed pixel must be explained by that model (so no path-tracing noise entered
+    the signature), and pixels deep in the sphere's umbra must be found.
+    """
+    from simulate import groundtruth
+
+    scene, full, _, views = rendered
+    T, W, H = scene.num_frames, scene.width, scene.height
+    changed = groundtruth.differs(views.full, views.hidden)
+    band = regions.contact_band_m(scene.objects[0], 0.5)
+    half_cone = math.radians(scene.light.softness_deg) / 2
+    to_sun = -np.asarray(scene.light.sun_direction) / np.linalg.norm(scene.light.sun_direction)
+    for t in range(T):
+        c = full[t, 0, :3]
+        # the sphere's own pixels (dense surface samples, projected)
+        sil = np.zeros((H, W), bool)
+        px = project(c + RADIUS * _unit_sphere(3000), scene.camera, t, T, W, H)
+        xy = np.floor(px[:, :2]).astype(int)
+        ok = (xy >= 0).all(1) & (xy[:, 0] < W) & (xy[:, 1] < H)
+        sil[xy[ok, 1], xy[ok, 0]] = True
+        # floor points of every pixel centre; angle between the sun and the sphere from there
+        P = _floor_points(scene, t)
+        to_c = c - P
+        dist = np.linalg.norm(to_c, axis=-1)
+        angle = np.arccos(np.clip((to_c @ to_sun) / dist, -1, 1))
+        radius_angle = np.arcsin(np.clip(RADIUS / dist, 0, 1))
+        penumbra = angle <= radius_angle + half_cone
+        umbra = angle <= radius_angle - half_cone - math.radians(4)
+        contact = dist - RADIUS < band
+        explained = _dilate(sil | penumbra | contact, 2)
+        assert not (changed[t] & ~explained).any(), f"frame {t}: changes outside the model"
+        deep = umbra & ~_dilate(sil, 1) & (views.hidden.ids[t] == 0)  # umbra on the floor
+        assert changed[t][deep].all(), f"frame {t}: umbra pixels not marked"
+        assert deep.any() or t == 0
+
+
+@blender
+@pytest.mark.blender
+def test_reproducible(rendered):
+    from simulate.render.cycles import CyclesRenderer
+
+    scene, full, removed, views = rendered
+    again = CyclesRenderer(spp=4).render_views(scene, full, removed)
+    for name in ("full", "hidden", "removed"):
+        a, b = getattr(views, name), getattr(again, name)
+        assert np.array_equal(a.rgb, b.rgb) and np.array_equal(a.ids, b.ids)
+        assert np.array_equal(a.signature, b.signature)
+
+
+@blender
+@pytest.mark.blender
+@pytest.mark.skipif(not deps.available("moderngl"), reason="moderngl not installed")
+def test_agrees_with_the_fast_renderer(rendered):
+    from simulate import groundtruth
+    from simulate.render.raster import RasterRenderer
+
+    scene, full, removed, views = rendered
+    fast = RasterRenderer().render_views(scene, full, removed)
+    m_fast = groundtruth.build_quadmask(fast, scene.removed_ids)
+    m_cyc = groundtruth.build_quadmask(views, scene.removed_ids)
+    for region in (lambda m: m != 255, lambda m: np.isin(m, (0, 63))):
+        a, b = region(m_fast), region(m_cyc)
+        for t in range(scene.num_frames):
+            boundary = (_dilate(a[t], 2) & ~_erode(a[t], 2)) | (_dilate(b[t], 2) & ~_erode(b[t], 2))
+            assert not ((a[t] ^ b[t]) & ~boundary).any(), f"frame {t}: masks disagree away from edges"
+    ids_differ = fast.full.ids != views.full.ids
+    assert ids_differ.mean() < 0.05
+
+
+@blender
+@pytest.mark.blender
+def test_gpu_request_without_gpu_is_a_clear_error():
+    import shutil
+
+    from simulate.render.cycles import CyclesError, CyclesRenderer
+
+    if shutil.which("nvidia-smi"):
+        pytest.skip("a GPU may be present")
+    scene, full, removed = make_scene(size=16, frames=2)
+    with pytest.raises(CyclesError, match="no CUDA or OptiX"):
+        CyclesRenderer(spp=1, device="gpu").render_views(scene, full, removed)
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def _unit_sphere(n: int) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(n, 3))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _floor_points(scene: SceneSpec, t: int) -> np.ndarray:
+    """Where each pixel centre's camera ray meets the floor z = 0, ``(H, W, 3)``."""
+    W, H = scene.width, scene.height
+    eye, target, up, fov = camera_at(scene.camera, t, scene.num_frames)
+    cam_to_world = np.linalg.inv(look_at_matrix(eye, target, up))
+    ys, xs = np.mgrid[0:H, 0:W]
+    f = 1 / math.tan(math.radians(fov) / 2)
+    d_cam = np.stack([((xs + 0.5) / W * 2 - 1) * W / H / f, (1 - (ys + 0.5) / H * 2) / f, -np.ones_like(xs, float)], -1)
+    d = d_cam @ cam_to_world[:3, :3].T
+    s = -eye[2] / np.where(d[..., 2] < -1e-9, d[..., 2], -1e-9)
+    return eye + s[..., None] * d
+
+
+def _dilate(m: np.ndarray, r: int) -> np.ndarray:
+    out = m.copy()
+    H, W = m.shape
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            out[max(0, dy) : H + min(0, dy), max(0, dx) : W + min(0, dx)] |= m[
+                max(0, -dy) : H + min(0, -dy), max(0, -dx) : W + min(0, -dx)
+            ]
+    return out
+
+
+def _erode(m: np.ndarray, r: int) -> np.ndarray:
+    return ~_dilate(~m, r)
