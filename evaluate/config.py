@@ -50,7 +50,7 @@ class EvaluateConfig:
     )
     resize: bool = field(default=False, metadata={"help": "resize predictions whose frame size differs from the ground truth (otherwise a problem)"})
     lpips: bool = field(default=True, metadata={"help": "compute LPIPS where the lpips package and its backbone weights are available"})
-    workers: int = field(default=0, metadata={"help": "parallel scoring tasks (0: one per CPU core, at most 2)"})
+    workers: int = field(default=0, metadata={"help": "parallel scoring processes (0: one per CPU core)"})
     executor: str = field(default="local", metadata={"help": "local process pool or a Ray cluster", "choices": EXECUTORS})
     ray_address: str | None = field(default=None, metadata={"help": "Ray cluster address (default: start a local Ray instance)"})
     rescore: bool = field(default=False, metadata={"help": "ignore finished parts under OUT/parts and score everything again"})
@@ -73,7 +73,7 @@ class EvaluateConfig:
 
     @property
     def num_workers(self) -> int:
-        return self.workers or max(1, min(os.cpu_count() or 1, 2))
+        return self.workers or max(1, os.cpu_count() or 1)
 
 
 @dataclass
