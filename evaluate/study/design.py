@@ -346,16 +346,25 @@ def _samples(wanted: Any, inputs: Path, methods: list[MethodSpec], source: str) 
 
 
 def build_items(study: StudyDefinition) -> list[ItemSpec]:
-    """Every comparison the study can show: main method sets per sample, then gold pairs."""
+    """Every comparison the study can show: main method sets per sample, then gold items.
+
+    A gold item shows a known-good and a known-bad result; in best-of-n it is filled up to
+    N with other studied methods (rotating per sample), so a gold trial cannot be told
+    apart by its number of videos. Any pick but a known-bad one passes (``good``); "both
+    equally" does not.
+    """
     items = []
     for s in study.samples:
         for combo in itertools.combinations(study.studied, study.candidates):
             items.append(ItemSpec(s.sample_id, "main", tuple(combo)))
     if study.gold_trials:
-        for s in study.samples:
+        for k, s in enumerate(study.samples):
             for bad in study.gold_bad:
                 for good in study.gold_good:
-                    items.append(ItemSpec(s.sample_id, "gold", (good, bad), (good,)))
+                    others = [m for m in study.studied if m not in (bad, good) and m not in study.gold_bad]
+                    fill = (others[k % len(others):] + others[: k % len(others)])[: study.candidates - 2] if others else []
+                    shown = (good, *fill, bad)
+                    items.append(ItemSpec(s.sample_id, "gold", shown, tuple(m for m in shown if m != bad)))
     return items
 
 

@@ -19,7 +19,9 @@ Security rules kept here rather than in the app, so every caller gets them:
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,7 +30,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-    create_engine, event, func, select, update,
+    create_engine, event, func, insert, select, update,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
@@ -249,6 +251,11 @@ class Store:
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(void_write=True), expire_on_commit=False)
         self._cache: dict[str, Any] = {}
+        # SQLite has one writer at a time; its busy handler retries with sleeps of up to
+        # 100 ms, so under 50 concurrent voters unlucky threads starved for seconds
+        # (benchmarks/vote_store_latency.py: p99 11 s). Queueing this process's writers on
+        # a lock keeps waits short; the busy timeout still covers other processes.
+        self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -261,7 +268,11 @@ class Store:
 
     @contextmanager
     def session(self, write: bool = False) -> Iterator[Session]:
-        with (self._write if write else self._read)() as s, s.begin():
+        if not write:
+            with self._read() as s, s.begin():
+                yield s
+            return
+        with self._write_lock, self._write() as s, s.begin():
             yield s
 
     # ------------------------------------------------------------------ schema
@@ -376,14 +387,18 @@ class Store:
                 p = self._participant(s, token)
             except AccessDenied:
                 return None
-            trials = s.scalars(select(TrialRow).where(TrialRow.participant_id == p.id).order_by(TrialRow.position)).all()
-            voted = set(s.scalars(select(VoteRow.trial_id).where(VoteRow.participant_id == p.id)))
-        nxt = next((t for t in trials if t.id not in voted), None)
+            trials = s.execute(
+                select(TrialRow.id, TrialRow.position, TrialRow.item_id, TrialRow.layout, VoteRow.id)
+                .outerjoin(VoteRow, VoteRow.trial_id == TrialRow.id)
+                .where(TrialRow.participant_id == p.id).order_by(TrialRow.position)
+            ).all()
+        n_done = sum(vote_id is not None for *_, vote_id in trials)
+        nxt = next((t for t in trials if t[4] is None), None)
         view = None
         if nxt is not None:
             sample_pk = cache["items"][nxt.item_id].sample_pk
             view = TrialView(
-                trial_id=nxt.id, position=nxt.position, total=len(trials),
+                trial_id=nxt[0], position=nxt.position, total=len(trials),
                 source_video=cache["videos"][(None, sample_pk)],
                 candidate_videos=tuple(cache["videos"][(m, sample_pk)] for m in nxt.layout),
                 allow_tie=allow_tie,
@@ -391,7 +406,7 @@ class Store:
         return ParticipantState(
             id=p.id, consented=p.consented_at is not None, instructed=p.instructed_at is not None,
             completed=p.completed_at is not None, completion_code=p.completion_code,
-            n_trials=len(trials), n_done=len(voted), trial=view,
+            n_trials=len(trials), n_done=n_done, trial=view,
         )
 
     def mark(self, token: str, step: str) -> None:
@@ -407,39 +422,43 @@ class Store:
         """Store the participant's answer to one of their trials, exactly once.
 
         ``choice`` is the screen position picked (0 = left), ``None`` for "both equally".
-        A repeated vote for the same trial stores nothing and returns the first one.
+        A repeated vote for the same trial stores nothing and returns the first one: the
+        insert meets the unique constraint, whoever got there first (another tab, a
+        concurrent request) wins.
         """
         allow_tie = self.definition().allow_tie  # read before the write transaction opens
+        if not isinstance(token, str) or not token:
+            raise AccessDenied("no participant token")
+        if isinstance(trial_id, bool) or not isinstance(trial_id, int):
+            raise AccessDenied(f"invalid trial id {trial_id!r}")
         try:
             with self.session(write=True) as s:
-                p = self._participant(s, token)
-                trial = s.get(TrialRow, int(trial_id))
-                if trial is None or trial.participant_id != p.id:
+                # One query checks the token and that the trial is this participant's.
+                row = s.execute(
+                    select(TrialRow.layout, ParticipantRow.id).join(ParticipantRow, ParticipantRow.id == TrialRow.participant_id)
+                    .where(TrialRow.id == trial_id, ParticipantRow.token == token)
+                ).first()
+                if row is None:
+                    self._participant(s, token)  # raises "unknown participant token" when that is the cause
                     raise AccessDenied(f"trial {trial_id} is not one of this participant's trials")
-                existing = s.scalar(select(VoteRow).where(VoteRow.trial_id == trial.id))
-                if existing is not None:
-                    return VoteResult(existing.id, False, existing.choice_position)
+                layout, participant_id = row
                 if choice is None:
                     if not allow_tie:
                         raise InvalidVote("this study does not offer 'both equally'")
-                elif isinstance(choice, bool) or not isinstance(choice, int) or not 0 <= choice < len(trial.layout):
-                    raise InvalidVote(f"choice {choice!r} is not a position of trial {trial_id} (0..{len(trial.layout) - 1})")
-                vote = VoteRow(
-                    participant_id=p.id, trial_id=trial.id, choice_position=choice,
-                    choice_method_id=None if choice is None else trial.layout[choice],
+                elif isinstance(choice, bool) or not isinstance(choice, int) or not 0 <= choice < len(layout):
+                    raise InvalidVote(f"choice {choice!r} is not a position of trial {trial_id} (0..{len(layout) - 1})")
+                inserted = s.execute(insert(VoteRow).values(
+                    participant_id=participant_id, trial_id=trial_id, choice_position=choice,
+                    choice_method_id=None if choice is None else layout[choice],
                     created_at=_now(), response_ms=None if response_ms is None else max(0, int(response_ms)),
-                )
-                s.add(vote)
-                s.flush()
-                result = VoteResult(vote.id, True, choice)
+                ))
+                return VoteResult(int(inserted.inserted_primary_key[0]), True, choice)
         except IntegrityError:
-            # A concurrent submission for the same trial won the unique constraint.
             with self.session() as s:
-                existing = s.scalar(select(VoteRow).where(VoteRow.trial_id == int(trial_id)))
+                existing = s.scalar(select(VoteRow).where(VoteRow.trial_id == trial_id))
             if existing is None:
                 raise
             return VoteResult(existing.id, False, existing.choice_position)
-        return result
 
     def finish(self, token: str) -> tuple[str, list[dict[str, Any]]]:
         """Mark a participant complete once every trial is answered; return the completion

@@ -84,7 +84,14 @@ def test_items_cover_every_comparison_and_gold_pairs(write_study):
     assert {i.methods for i in gold} == {("oracle-removed", "identity")} and all(i.good == ("oracle-removed",) for i in gold)
     bon = design.load(write_study(design="best-of-n", methods=["oracle-removed", "oracle-hidden", "identity", "blend"],
                                   candidates=3, trials_per_participant=4))
-    assert len([i for i in design.build_items(bon) if i.kind == "main"]) == 2 * 4  # C(4, 3) per sample
+    bon_items = design.build_items(bon)
+    assert len([i for i in bon_items if i.kind == "main"]) == 2 * 4  # C(4, 3) per sample
+    # Gold trials in best-of-n show N videos too (indistinguishable by count); the filler
+    # rotates per sample; any pick but the known-bad passes.
+    bon_gold = [i for i in bon_items if i.kind == "gold"]
+    assert [len(i.methods) for i in bon_gold] == [3, 3]
+    assert {i.methods[1] for i in bon_gold} == {"oracle-hidden", "blend"}
+    assert all("identity" in i.methods and "identity" not in i.good and len(i.good) == 2 for i in bon_gold)
 
 
 def test_assignment_is_seeded_balanced_and_randomised():
@@ -164,3 +171,18 @@ def test_serve_command_is_headless_on_loopback_without_usage_stats():
 def test_predictions_fixture_is_real_video(predictions):
     frames = video.read_video(predictions / "blend" / "toy_0000.mp4")
     assert frames.shape == (8, 32, 32, 3) and frames.dtype == np.uint8
+
+
+def test_serve_refuses_a_database_without_a_study(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert cli.main(["study", "serve", "--db", db]) == 2
+    assert "void study init" in capsys.readouterr().err
+
+
+def test_database_urls_pick_psycopg_and_absolute_sqlite_paths(tmp_path, monkeypatch):
+    from evaluate.study.store import normalize_url
+
+    assert normalize_url("postgresql://void:pw@127.0.0.1:5432/db") == "postgresql+psycopg://void:pw@127.0.0.1:5432/db"
+    assert normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    monkeypatch.chdir(tmp_path)
+    assert normalize_url("sqlite:///study.db") == f"sqlite:///{tmp_path.resolve() / 'study.db'}"
