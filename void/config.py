@@ -15,14 +15,13 @@ FITS = ("pad", "stretch")
 @dataclass
 class InferConfig:
     model: str = field(
-        default="",
         metadata={"help": "model dir, training run dir (uses RUN/model or the newest checkpoint export), "
                   "or VOID's released layout (CogVideoX-Fun base dir + void_pass1.safetensors)"},
     )
     input: str = field(
-        default="", metadata={"help": "dataset dir, VOID inference root (ROOT/<seq>/input_video.mp4) or one sequence dir", "short": "-i"}
+        metadata={"help": "dataset dir, VOID inference root (ROOT/<seq>/input_video.mp4) or one sequence dir", "short": "-i"}
     )
-    out: str = field(default="", metadata={"help": "predictions dir: writes OUT/<method>/<sample>.mp4", "short": "-o"})
+    out: str = field(metadata={"help": "predictions dir: writes OUT/<method>/<sample>.mp4", "short": "-o"})
     pass2: bool = field(default=False, metadata={"help": "run VOID's warped-noise refinement pass after pass 1"})
     pass2_model: str | None = field(
         default=None, metadata={"help": "separate pass-2 model: a model/run dir or VOID's void_pass2.safetensors"}

@@ -196,6 +196,7 @@ def run_sample(pipe, config: InferConfig, inp: formats.InputSample, device, step
         "working_size": [int(clip.shape[1]), work_h, work_w],
         "wall_s": round(wall, 4),
         "seconds_per_frame": round(wall / len(frames), 5),
+        **{k: round(v, 4) for k, v in (result.timings or {}).items()},
         "seed": sample_seed(config.seed, inp.sample_id),
     }
 

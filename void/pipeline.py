@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class VoidPipelineOutput(BaseOutput):
     """``videos``: the result ``(B, T, 3, H, W)`` in [-1, 1] (pass 2's when it ran);
-    ``pass1``: pass 1's result when pass 2 ran, else None."""
+    ``pass1``: pass 1's result when pass 2 ran, else None; ``timings``: seconds spent in
+    pass 1 and pass 2 (``pass2_s`` includes ``warp_s``, the flow and noise warping)."""
 
     videos: torch.Tensor
     pass1: torch.Tensor | None = None
+    timings: dict[str, float] | None = None
 
 
 def mirror_pad_index(num_frames: int, target: int) -> np.ndarray:
@@ -75,6 +78,24 @@ def window_weights(start: int, end: int, length: int, overlap: int) -> torch.Ten
         if end < length:
             w[n - ramp :] = up.flip(0)
     return w
+
+
+class _Clock:
+    """Wall time between laps, waiting for queued GPU work first."""
+
+    def __init__(self, device):
+        self.device = torch.device(device)
+        self.last = self._now()
+
+    def _now(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
+
+    def lap(self) -> float:
+        now = self._now()
+        elapsed, self.last = now - self.last, now
+        return elapsed
 
 
 class VoidPipeline(DiffusionPipeline):
@@ -136,7 +157,9 @@ class VoidPipeline(DiffusionPipeline):
         if cfg.use_text and cfg.text_encoder_path:
             key = str(cfg.text_encoder_path)
             if key not in self._text_cache:
-                self._text_cache[key] = load_text_encoder(key, cfg.max_text_seq_length, device=model.device, dtype=model.dtype)
+                self._text_cache[key] = load_text_encoder(
+                    key, cfg.max_text_seq_length, device=model.device, dtype=model.dtype, required=True
+                )
             text = self._text_cache[key]
         if text is None:
             if cfg.use_text:
@@ -228,6 +251,8 @@ class VoidPipeline(DiffusionPipeline):
         overlap = window_overlap if window_overlap is not None else max(window // 4, 1) if window > 1 else 0
 
         # 3. Pass 1: condition, noise, sample, decode.
+        timings: dict[str, float] = {}
+        clock = _Clock(device)
         text, uncond = self._text_states(model, prompts, negative_prompt, guidance_scale)
         cond, mask_lat = self._condition(model, video, mask, generator)
         if latents is None:
@@ -236,22 +261,26 @@ class VoidPipeline(DiffusionPipeline):
         out = self._sample(model, latents.to(device, torch.float32), cond, mask_lat, text, uncond,
                            steps=num_inference_steps, desc="pass 1", **common)
         result = model.decode_latents(out.to(model.dtype)).float().clamp(-1, 1)
+        timings["pass1_s"] = clock.lap()
         pass1 = None
 
         # 4. Pass 2: noise warped along the flow of the pass-1 result, sampled again.
         if pass2:
             model2 = self.transformer_2 or model
             noise = self.warped_noise(result, tuple(out.shape[1:]), model2, generator, flow_method, noise_upscale)
-            text2, uncond2 = self._text_states(model2, prompts, negative_prompt, guidance_scale) if model2 is not model else (text, uncond)
-            if model2 is not model:
+            timings["warp_s"] = clock.lap()
+            text2, uncond2 = text, uncond
+            if model2 is not model:  # its own text and condition encoders (VOID: same VAE, other mask style)
+                text2, uncond2 = self._text_states(model2, prompts, negative_prompt, guidance_scale)
                 cond, mask_lat = self._condition(model2, video, mask, generator)
             out2 = self._sample(model2, noise, cond, mask_lat, text2, uncond2,
                                 steps=pass2_steps or num_inference_steps, desc="pass 2", **common)
             pass1 = result[:, :frames].cpu()
             result = model2.decode_latents(out2.to(model2.dtype)).float().clamp(-1, 1)
+            timings["pass2_s"] = timings["warp_s"] + clock.lap()
 
         # 5. Back to the input's length.
-        return VoidPipelineOutput(videos=result[:, :frames].cpu(), pass1=pass1)
+        return VoidPipelineOutput(videos=result[:, :frames].cpu(), pass1=pass1, timings=timings)
 
     def warped_noise(self, result, latent_shape, model, generator, flow_method="dis", upscale=4) -> torch.Tensor:
         """Initial latents ``(B, T', C, h, w)`` for pass 2 from the pass-1 videos ``result``."""

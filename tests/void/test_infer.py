@@ -117,10 +117,17 @@ def test_missing_model_dir_is_a_clear_error(tmp_path, capsys):
 
 def test_config_validation():
     with pytest.raises(ConfigError, match="--model"):
-        InferConfig(input="x", out="y")
+        InferConfig(model="", input="x", out="y")
     with pytest.raises(ConfigError, match="--steps"):
         InferConfig(model="m", input="x", out="y", steps=0)
     assert InferConfig(model="m", input="x", out="y", pass2_model="p").method_name == "void-pass2"
+
+
+def test_cli_requires_model_input_and_out(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["infer", "--input", "x", "--out", "y"])
+    assert exc.value.code == 2
+    assert "--model" in capsys.readouterr().err
 
 
 def test_fit_keeps_thin_objects_and_restores_size():

@@ -15,6 +15,8 @@ from void.model import VoidTransformer
 from void.model import io as model_io
 from void.model import latents as lat
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = dict(num_layers=2, num_attention_heads=2, attention_head_dim=16, time_embed_dim=32, text_embed_dim=32)
 
 
@@ -172,3 +174,20 @@ def test_model_dir_round_trip_and_run_dir_resolution(tmp_path):
         model_io.resolve_model_dir(tmp_path / "nope")
     with pytest.raises(model_io.ModelDirError, match="no model here"):
         model_io.resolve_model_dir(tmp_path)
+
+
+def test_text_encoder_is_optional_and_never_downloaded(tmp_path, caplog):
+    from void.deps import available
+    from void.model.text import TextEncoderUnavailable, load_text_encoder
+
+    assert load_text_encoder(None, 8) is None
+    assert load_text_encoder(tmp_path, 8) is None  # no encoder on disk: the null embedding is used
+    if available("transformers"):
+        pytest.skip("transformers is installed; the fallback below needs it absent")
+    (tmp_path / "text_encoder").mkdir()
+    (tmp_path / "text_encoder" / "config.json").write_text("{}")
+    with caplog.at_level("WARNING"):
+        assert load_text_encoder(tmp_path, 8) is None
+    assert "transformers" in caplog.text and str(tmp_path) in caplog.text
+    with pytest.raises(TextEncoderUnavailable, match="pip install transformers"):
+        load_text_encoder(tmp_path, 8, required=True)  # a model trained with prompts must not lose them

@@ -120,3 +120,27 @@ def test_vae_latent_pipeline_runs():
     video, mask = _clip(frames=10, h=32, w=32)
     out = p(video, mask, num_inference_steps=1, pass2=True, generator=torch.Generator().manual_seed(0))
     assert out.videos.shape == video.shape
+
+
+def test_prompts_without_a_text_encoder_fall_back_to_the_null_embedding(caplog):
+    torch.manual_seed(0)
+    model = VoidTransformer(sample_size=(8, 32, 48), use_text=True, text_encoder_path="/nonexistent", **TINY).eval()
+    p = VoidPipeline(model, make_scheduler())
+    p.set_progress_bar_config(disable=True)
+    video, mask = _clip()
+    with caplog.at_level("WARNING"):
+        out = p(video, mask, "a table", num_inference_steps=1, guidance_scale=3.0)
+    assert out.videos.shape == video.shape
+    assert "null embedding" in caplog.text
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_pipeline_runs_on_cuda_in_bf16():
+    torch.manual_seed(0)
+    model = torch.nn.Module.to(VoidTransformer(sample_size=(8, 32, 48), **TINY).eval(), device="cuda", dtype=torch.bfloat16)
+    p = VoidPipeline(model, make_scheduler())
+    p.set_progress_bar_config(disable=True)
+    video, mask = _clip(frames=12)
+    out = p(video.cuda(), mask, num_inference_steps=2, pass2=True, generator=torch.Generator("cuda").manual_seed(0))
+    assert out.videos.shape == video.shape and torch.isfinite(out.videos).all()

@@ -79,16 +79,21 @@ class T5Text:
         return self.encoder(ids.to(device))[0]
 
 
-def load_text_encoder(path: str | Path | None, max_length: int, device="cpu", dtype=torch.float32) -> T5Text | None:
+def load_text_encoder(
+    path: str | Path | None, max_length: int, device="cpu", dtype=torch.float32, *, required: bool = False
+) -> T5Text | None:
     """A :class:`T5Text` when ``path`` holds one and transformers is importable; else None.
 
-    A missing package is logged, not raised, because the null embedding is a working
-    fallback; a path that exists but is not an encoder is a configuration error.
+    With nothing on disk the null embedding is the answer. An encoder that is on disk but
+    cannot be loaded (transformers missing) is an error when ``required`` (a model trained
+    with prompts would silently lose them) and a logged warning otherwise.
     """
     if find_text_encoder(path) is None:
         return None
     try:
         return T5Text.load(path, max_length, device=device, dtype=dtype)
     except TextEncoderUnavailable as exc:
+        if required:
+            raise
         log.warning("%s; using the null text embedding instead", exc)
         return None
