@@ -30,6 +30,9 @@ class InferConfig:
     steps: int | None = field(default=None, metadata={"help": "DDIM steps (default: the model's inference_steps, else 50)"})
     pass2_steps: int | None = field(default=None, metadata={"help": "DDIM steps of pass 2 (default: --steps)"})
     guidance_scale: float = field(default=1.0, metadata={"help": "classifier-free guidance (needs a text encoder; 1 = off)"})
+    pass2_guidance_scale: float | None = field(
+        default=None, metadata={"help": "guidance of pass 2 (default: --guidance-scale; VOID's pass 2 uses 6)"}
+    )
     device: str = field(default="auto", metadata={"help": "where to run", "choices": DEVICES})
     dtype: str = field(default="auto", metadata={"help": "weights dtype (auto: bfloat16 on CUDA, float32 on CPU)", "choices": DTYPES})
     samples: list[str] = field(default_factory=list, metadata={"help": "only these sample ids"})
@@ -63,6 +66,8 @@ class InferConfig:
             raise ConfigError(f"--noise-upscale must be at least 1, got {self.noise_upscale}")
         if self.guidance_scale < 1.0:
             raise ConfigError(f"--guidance-scale must be >= 1 (1 = off), got {self.guidance_scale}")
+        if self.pass2_guidance_scale is not None and self.pass2_guidance_scale < 1.0:
+            raise ConfigError(f"--pass2-guidance-scale must be >= 1 (1 = off), got {self.pass2_guidance_scale}")
         for name, allowed in (("device", DEVICES), ("dtype", DTYPES), ("flow", FLOW_METHODS), ("fit", FITS)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")

@@ -171,6 +171,7 @@ def run_sample(pipe, config: InferConfig, inp: formats.InputSample, device, step
         pass2=config.pass2,
         pass2_steps=config.pass2_steps,
         guidance_scale=config.guidance_scale,
+        pass2_guidance_scale=config.pass2_guidance_scale,
         generator=generator,
         window_frames=config.window_frames,
         window_overlap=config.window_overlap,

@@ -221,6 +221,7 @@ class VoidPipeline(DiffusionPipeline):
         pass2: bool = False,
         pass2_steps: int | None = None,
         guidance_scale: float = 1.0,
+        pass2_guidance_scale: float | None = None,
         negative_prompt: str = "",
         generator: torch.Generator | None = None,
         latents: torch.Tensor | None = None,
@@ -260,7 +261,7 @@ class VoidPipeline(DiffusionPipeline):
         common = dict(guidance=guidance_scale, window=window, overlap=overlap, generator=generator)
         out = self._sample(model, latents.to(device, torch.float32), cond, mask_lat, text, uncond,
                            steps=num_inference_steps, desc="pass 1", **common)
-        result = model.decode_latents(out.to(model.dtype)).float().clamp(-1, 1)
+        result = model.decode_latents(out).float().clamp(-1, 1)  # pixel latents stay float32
         timings["pass1_s"] = clock.lap()
         pass1 = None
 
@@ -269,14 +270,17 @@ class VoidPipeline(DiffusionPipeline):
             model2 = self.transformer_2 or model
             noise = self.warped_noise(result, tuple(out.shape[1:]), model2, generator, flow_method, noise_upscale)
             timings["warp_s"] = clock.lap()
+            guidance2 = guidance_scale if pass2_guidance_scale is None else pass2_guidance_scale
             text2, uncond2 = text, uncond
-            if model2 is not model:  # its own text and condition encoders (VOID: same VAE, other mask style)
-                text2, uncond2 = self._text_states(model2, prompts, negative_prompt, guidance_scale)
+            if model2 is not model or guidance2 != guidance_scale:
+                text2, uncond2 = self._text_states(model2, prompts, negative_prompt, guidance2)
+            if model2 is not model:  # its own condition encoders (VOID: same VAE, another mask style)
                 cond, mask_lat = self._condition(model2, video, mask, generator)
+            common["guidance"] = guidance2
             out2 = self._sample(model2, noise, cond, mask_lat, text2, uncond2,
                                 steps=pass2_steps or num_inference_steps, desc="pass 2", **common)
             pass1 = result[:, :frames].cpu()
-            result = model2.decode_latents(out2.to(model2.dtype)).float().clamp(-1, 1)
+            result = model2.decode_latents(out2).float().clamp(-1, 1)
             timings["pass2_s"] = timings["warp_s"] + clock.lap()
 
         # 5. Back to the input's length.

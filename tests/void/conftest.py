@@ -64,7 +64,7 @@ def write_void_layout(root: Path, seed: int = 0) -> Path:
     weights with the base model's 33 input channels, VAE, scheduler) and two VOID checkpoints
     (48-channel analogues: noisy | mask | video latents) beside it."""
     import torch
-    from diffusers import AutoencoderKLCogVideoX, CogVideoXTransformer3DModel, DDIMScheduler
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXTransformer3DModel
     from safetensors.torch import save_file
 
     from void.model.latents import TINY_VAE_CONFIG
@@ -78,9 +78,11 @@ def write_void_layout(root: Path, seed: int = 0) -> Path:
     cfg["add_noise_in_inpaint_model"] = True  # a key of CogVideoX-Fun's class, not diffusers'
     cfg_path.write_text(json.dumps(cfg))
     AutoencoderKLCogVideoX(**TINY_VAE_CONFIG).save_pretrained(base / "vae")
-    DDIMScheduler(
+    # CogVideoX-Fun ships a CogVideoXDDIMScheduler config (with snr_shift_scale); VOID's
+    # pass 1 samples it with diffusers' plain DDIMScheduler, as we do.
+    CogVideoXDDIMScheduler(
         beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, prediction_type="v_prediction",
-        rescale_betas_zero_snr=True, timestep_spacing="trailing", clip_sample=False,
+        rescale_betas_zero_snr=True, timestep_spacing="trailing", clip_sample=False, snr_shift_scale=1.0,
     ).save_pretrained(base / "scheduler")
     for name in ("void_pass1.safetensors", "void_pass2.safetensors"):
         model = CogVideoXTransformer3DModel(in_channels=3 * latent_ch, **VOID_TINY_TRANSFORMER)

@@ -91,6 +91,8 @@ def test_void_layout_runs_both_passes(void_layout):
     pipe.set_progress_bar_config(disable=True)
     assert pipe.transformer_2 is not None
     assert pipe.transformer.config.cond_noise_std > 0  # add_noise_in_inpaint_model
+    assert pipe.scheduler.config.prediction_type == "v_prediction"
+    assert pipe.transformer_2.vae is pipe.transformer.vae  # one VAE for both passes
     g = torch.Generator().manual_seed(0)
     video = torch.rand(1, 11, 3, 32, 32, generator=g) * 2 - 1
     mask = np.full((1, 11, 32, 32), 255, np.uint8)
@@ -105,3 +107,19 @@ def test_base_model_without_void_weights_is_refused(void_layout, tmp_path):
     assert layout.pass1 is None
     with pytest.raises(ConfigError, match="base model"):
         void_compat.load_void(layout)
+
+
+def test_void_infer_with_void_weights_on_disk(void_layout, toy_dataset, tmp_path):
+    from void import formats, video
+    from void.cli import main
+
+    pred = tmp_path / "pred"
+    argv = ["infer", "--model", str(void_layout), "--input", str(toy_dataset), "--out", str(pred), "--pass2",
+            "--steps", "1", "--height", "32", "--width", "32", "--window-frames", "13", "--samples", "toy_0000",
+            "--no-progress", "--no-tuples"]
+    assert main(argv) == 0
+    info = video.video_info(formats.prediction_path(pred, "void-pass2", "toy_0000"))
+    assert (info.width, info.height, info.num_frames) == (32, 32, 8)
+    run = formats.read_run_json(pred, "void-pass2")
+    assert run["model_info"]["format"] == "void-released"
+    assert run["model_info"]["pass2_checkpoint"].endswith("void_pass2.safetensors")
