@@ -4,13 +4,16 @@
     void evaluate --data data/test --pred preds --out results/run1 --methods ours,clean-plate
     void evaluate ... --executor ray --ray-address auto        # on a Ray cluster
 
-Steps: (1) read the dataset's samples and their sizes; (2) check every prediction (missing,
-unreadable, wrong length, wrong size) and stop with a listing unless ``--allow-missing``;
-(3) score each (method, sample) not already finished - one task per sample, so its ground
-truth is decoded once, in a process pool or on Ray - and write each part as soon as it is
-back; (4) assemble the tables and the summary; (5) print
-a per-method table. Scoring is deterministic: the same inputs give the same numbers
-whichever executor, worker count or chunking ran them.
+Steps: (1) read the dataset's samples and their sizes; (2) reuse finished scores, check
+every other prediction (missing, unreadable, wrong length, wrong size) and stop with a
+listing unless ``--allow-missing``; (3) score the rest - one task per sample, so its ground
+truth is decoded once, in a process pool or on Ray - writing each (method, sample) part as
+soon as it is back; (4) assemble the tables and the summary; (5) print a per-method table.
+
+Scoring is deterministic: the same inputs give the same numbers whichever executor, worker
+count or chunking ran them. On a Ray cluster the workers read DATA and PRED by the paths
+given here, so both must be on storage every node mounts at the same place; results are
+written by this process only.
 """
 
 from __future__ import annotations

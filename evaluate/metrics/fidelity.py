@@ -14,8 +14,8 @@ Definitions (8-bit RGB, data range 255):
   averaged over frames. The tests check the map against scikit-image and torchmetrics.
 
 The SSIM map is computed with OpenCV's separable filter rather than torchmetrics' 2-D grouped
-convolution: the numbers agree to 1e-5, and it is about ten times faster on CPU (the
-benchmark target is 30 frames/s for the whole suite).
+convolution: the numbers agree to 1e-5, and it is over ten times faster on one CPU core
+(``benchmarks/evaluate_speed.py`` prints the ratio; the suite's target is 30 frames/s).
 """
 
 from __future__ import annotations

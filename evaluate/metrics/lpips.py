@@ -71,6 +71,17 @@ def status(net: str = DEFAULT_NET) -> tuple[bool, str]:
     return True, ""
 
 
+_MODELS: dict = {}
+
+
+def _model(net: str):
+    """One network per process: the runner makes a metric per video, loading is slow."""
+    if net not in _MODELS:
+        lpips = deps.require("lpips")
+        _MODELS[net] = lpips.LPIPS(net=net, spatial=True, verbose=False).eval()
+    return _MODELS[net]
+
+
 class LPIPSMetric(Metric):
     name = "lpips"
     higher_is_better = False
@@ -80,10 +91,9 @@ class LPIPSMetric(Metric):
         ok, reason = status(net)
         if not ok:
             raise deps.MissingDependency(f"LPIPS is unavailable: {reason}")
-        lpips = deps.require("lpips")
         self.net = net
         self.batch_frames = batch_frames
-        self.model = lpips.LPIPS(net=net, spatial=True, verbose=False).eval()
+        self.model = _model(net)
         super().__init__()
 
     def reset(self) -> None:
