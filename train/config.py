@@ -25,12 +25,16 @@ ZERO_STAGES = (0, 1, 2)
 # (pixel-unshuffle) so no VAE has to be trained or downloaded.
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
+        # One token per 4x4 pixels (patch_size 1 over the 4x pixel-unshuffle): 48 values a
+        # token, well under the 128-wide blocks. With 2x2 patches (192 values a token through
+        # 64 channels) the model could not even copy the kept pixels and sampled noise.
         "model": {
             "latent": "pixel",
             "patch_pixels": 4,
+            "patch_size": 1,
             "num_layers": 2,
             "num_attention_heads": 4,
-            "attention_head_dim": 16,
+            "attention_head_dim": 32,
         },
         "frames": 8,
         "stride": 1,
@@ -59,10 +63,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "small": {
         "model": {
             "latent": "pixel",
-            "patch_pixels": 4,
-            "num_layers": 4,
+            "patch_pixels": 2,
+            "patch_size": 2,
+            "num_layers": 6,
             "num_attention_heads": 4,
-            "attention_head_dim": 32,
+            "attention_head_dim": 64,
         },
         "frames": 16,
         "stride": 1,

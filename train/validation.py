@@ -1,0 +1,137 @@
+"""Validation: render held-out clips with the model being trained and score them by region.
+
+PSNR is computed in each quadmask region (``removed`` = remove + overlap, ``affected``,
+``keep``) and over the whole frame, for the model and for the identity baseline (the input
+video copied unchanged), so the curve in ``validation.csv`` shows the model learning to beat
+"do nothing" where it matters: in the removed region. Squared errors are pooled over all
+rendered clips before taking the log (a per-clip mean would be undefined for clips whose
+region is empty, and infinite where the identity is exact: "keep" pixels are identical in
+input and target by construction, so the identity's keep PSNR is ``inf``).
+
+Written here rather than taken from ``evaluate/`` (the benchmark's metrics) so training does
+not depend on the evaluation package; it is a few lines and tested against scikit-image.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from void import quadmask, video
+
+REGION_NAMES = ("removed", "affected", "keep", "all")
+VALIDATION_DIR = "validation"
+PREVIEW_CLIPS = 2  # side-by-side videos written per validation
+RENDER_BATCH = 4
+
+
+def region_sse(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> dict[str, tuple[float, int]]:
+    """Sum of squared errors and value count per region; uint8 ``(T, H, W, 3)`` and ``(T, H, W)``."""
+    diff2 = (pred.astype(np.float64) - target.astype(np.float64)) ** 2
+    out = {}
+    for name in REGION_NAMES:
+        sel = np.ones(mask.shape, bool) if name == "all" else quadmask.region(mask, name)
+        out[name] = (float(diff2[sel].sum()), int(sel.sum()) * pred.shape[-1])
+    return out
+
+
+def psnr_db(sse: float, count: int, max_value: float = 255.0) -> float:
+    """PSNR of pooled squared errors; NaN for an empty region, inf for an exact one."""
+    if count == 0:
+        return math.nan
+    mse = sse / count
+    return math.inf if mse == 0 else 10.0 * math.log10(max_value**2 / mse)
+
+
+class RegionScore:
+    """Pooled squared errors per region over many clips (state + update + compute)."""
+
+    def __init__(self):
+        self.sse = {r: 0.0 for r in REGION_NAMES}
+        self.count = {r: 0 for r in REGION_NAMES}
+
+    def update(self, pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> None:
+        for region, (sse, n) in region_sse(pred, target, mask).items():
+            self.sse[region] += sse
+            self.count[region] += n
+
+    def compute(self) -> dict[str, float]:
+        return {r: psnr_db(self.sse[r], self.count[r]) for r in REGION_NAMES}
+
+    def pixels(self, region: str) -> int:
+        return self.count[region] // 3
+
+
+def pipeline_renderer(module, scheduler, *, steps: int, seed: int):
+    """``render(batch, first)`` for :func:`validate`: pass-1 sampling with ``VoidPipeline``.
+
+    The pipeline gets its own scheduler (``set_timesteps`` mutates it) and a generator
+    seeded by (seed, first clip), so every validation renders the same noise and the curve
+    compares like with like.
+    """
+    from void.pipeline import VoidPipeline
+
+    pipe = VoidPipeline(module, scheduler.__class__.from_config(scheduler.config))
+    pipe.set_progress_bar_config(disable=True)
+
+    def render(batch: dict, first: int) -> torch.Tensor:
+        gen = torch.Generator(device=module.device).manual_seed(seed * 1_000_003 + first)
+        return pipe(batch["input"], batch["mask"], num_inference_steps=steps, generator=gen).videos
+
+    return render
+
+
+def _preview(path: Path, inp: np.ndarray, mask: np.ndarray, out: np.ndarray, target: np.ndarray) -> None:
+    """input | mask | output | ground truth, side by side."""
+    frames = np.concatenate([inp, quadmask.colorize(mask), out, target], axis=2)
+    video.write_video(path, frames, fps=8.0, codec="h264")
+
+
+def validate(
+    render,
+    dataset,
+    *,
+    num_samples: int,
+    step: int,
+    run_dir: Path | None,
+    split: str,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Render the first ``num_samples`` clips of ``dataset`` and score them.
+
+    ``render(batch, first_index)`` returns output videos ``(B, T, 3, H, W)`` in [-1, 1]
+    (:func:`pipeline_renderer`). Returns the model's PSNR per region (the metrics.csv
+    columns) and the rows of ``validation.csv`` (model and identity side by side).
+    """
+    n = min(num_samples, len(dataset))
+    model_score, identity_score = RegionScore(), RegionScore()
+    preview_dir = Path(run_dir) / VALIDATION_DIR / f"step_{step:08d}" if run_dir is not None else None
+    for first in range(0, n, RENDER_BATCH):
+        clips = [dataset.eval_clip(i) for i in range(first, min(n, first + RENDER_BATCH))]
+        batch = {k: torch.stack([c[k] for c in clips]) for k in ("input", "target", "mask")}
+        outputs = render(batch, first)
+        for j, clip in enumerate(clips):
+            inp = video.from_tensor(clip["input"])
+            target = video.from_tensor(clip["target"])
+            out = video.from_tensor(outputs[j])
+            mask = clip["mask"].numpy()
+            model_score.update(out, target, mask)
+            identity_score.update(inp, target, mask)
+            if preview_dir is not None and first + j < PREVIEW_CLIPS:
+                _preview(preview_dir / f"{clip['sample_id']}.mp4", inp, mask, out, target)
+    model_psnr, identity_psnr = model_score.compute(), identity_score.compute()
+    rows = [
+        {
+            "split": split,
+            "samples": n,
+            "region": region,
+            "pixels": model_score.pixels(region),
+            "model_psnr_db": model_psnr[region],
+            "identity_psnr_db": identity_psnr[region],
+        }
+        for region in REGION_NAMES
+    ]
+    return model_psnr, rows
