@@ -116,6 +116,9 @@ def _set_token(token: str) -> None:
 
 
 def _start(store, study) -> None:
+    token = st.session_state.get("token")
+    if token and store.participant(token) is not None:
+        return  # a second click on "Continue" that arrived after the first one registered us
     external = next(((k, st.query_params[k]) for k in study.external_id_params if st.query_params.get(k)), (None, None))
     token = store.create_participant(external_id=external[1], external_source=external[0])
     store.mark(token, "consent")
@@ -151,7 +154,8 @@ def _vote(store, token: str, trial_id: int, choice: int | None, min_response_s: 
     except (AccessDenied, InvalidVote) as exc:
         st.session_state["flash"] = ("error", f"That answer was not accepted: {exc}")
         return
-    if not result.created:
+    if not result.created and result.choice_position != choice:
+        # (the same choice again is just a double click: nothing to say)
         st.session_state["flash"] = ("info", "This trial was already answered (perhaps in another tab); continuing.")
 
 

@@ -240,6 +240,8 @@ class Store:
     """One study database. Thread-safe: every operation opens its own short transaction."""
 
     def __init__(self, url: str, *, journal_mode: str = "wal", pool_size: int | None = None):
+        if journal_mode.lower() not in ("wal", "delete"):
+            raise StoreError(f"journal_mode must be 'wal' or 'delete', got {journal_mode!r}")
         self.url = normalize_url(url)
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if pool_size:
@@ -254,8 +256,9 @@ class Store:
         # SQLite has one writer at a time; its busy handler retries with sleeps of up to
         # 100 ms, so under 50 concurrent voters unlucky threads starved for seconds
         # (benchmarks/vote_store_latency.py: p99 11 s). Queueing this process's writers on
-        # a lock keeps waits short; the busy timeout still covers other processes.
-        self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
+        # a lock keeps waits short; the busy timeout still covers other processes. (Reentrant
+        # so a nested write fails on SQLite's own timeout instead of hanging forever.)
+        self._write_lock = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
 
     def close(self) -> None:
         self.engine.dispose()

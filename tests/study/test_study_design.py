@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from evaluate.study import design
 from evaluate.study.config import StudyAnalyzeConfig, StudyInitConfig, StudyServeConfig
 from evaluate.study.manage import streamlit_command
-from void import cli, formats, video
+from void import formats, video
 from void.errors import ConfigError
 
 
@@ -132,15 +134,21 @@ def test_check_videos_warns_on_frame_mismatch_and_rejects_garbage(write_study, p
         check_videos(design.load(write_study(predictions=str(pred))))
 
 
-def test_cli_init_and_analyze(write_study, tmp_path, capsys):
+def _void(*args: str, cwd) -> subprocess.CompletedProcess:
+    # A subprocess, as a user runs it (and independent of how pytest set up sys.path).
+    return subprocess.run([sys.executable, "-m", "void.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_init_analyze_and_serve_errors(write_study, tmp_path):
     db = f"sqlite:///{tmp_path / 'cli.db'}"
-    assert cli.main(["study", "init", "--config", str(write_study()), "--db", db, "--no-check-videos"]) == 0
-    assert "created" in capsys.readouterr().out
-    bad = write_study("bad.yaml", design="triplet")
-    assert cli.main(["study", "init", "--config", str(bad), "--db", db]) == 2
-    assert "unknown design" in capsys.readouterr().err
-    assert cli.main(["study", "analyze", "--db", db, "--out", str(tmp_path / "out"), "--bootstrap", "0"]) == 0
-    assert (tmp_path / "out" / "preference.csv").is_file()
+    ok = _void("study", "init", "--config", str(write_study()), "--db", db, "--no-check-videos", cwd=tmp_path)
+    assert ok.returncode == 0 and "created" in ok.stdout
+    bad = _void("study", "init", "--config", str(write_study("bad.yaml", design="triplet")), "--db", db, cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown design" in bad.stderr and "Traceback" not in bad.stderr
+    out = _void("study", "analyze", "--db", db, "--out", str(tmp_path / "out"), "--bootstrap", "0", cwd=tmp_path)
+    assert out.returncode == 0 and (tmp_path / "out" / "preference.csv").is_file()
+    empty = _void("study", "serve", "--db", f"sqlite:///{tmp_path / 'empty.db'}", cwd=tmp_path)
+    assert empty.returncode == 2 and "void study init" in empty.stderr
 
 
 def test_command_configs_validate_their_flags(tmp_path, write_study):
@@ -171,12 +179,6 @@ def test_serve_command_is_headless_on_loopback_without_usage_stats():
 def test_predictions_fixture_is_real_video(predictions):
     frames = video.read_video(predictions / "blend" / "toy_0000.mp4")
     assert frames.shape == (8, 32, 32, 3) and frames.dtype == np.uint8
-
-
-def test_serve_refuses_a_database_without_a_study(tmp_path, capsys):
-    db = f"sqlite:///{tmp_path / 'empty.db'}"
-    assert cli.main(["study", "serve", "--db", db]) == 2
-    assert "void study init" in capsys.readouterr().err
 
 
 def test_database_urls_pick_psycopg_and_absolute_sqlite_paths(tmp_path, monkeypatch):
