@@ -11,7 +11,6 @@ version of the tool keeps its votes and carries on.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -122,4 +121,8 @@ def serve(config: StudyServeConfig) -> int:
         print(f"admin page: http://{config.address}:{config.port}/?admin=1  (asks for {ADMIN_ENV})")
     else:
         print(f"admin page disabled: set {ADMIN_ENV} to a long random secret to enable ?admin=1")
-    return subprocess.run(argv, env=env, check=False).returncode
+    sys.stdout.flush()
+    # Become the Streamlit server rather than wait on it: a SIGTERM from a supervisor then
+    # reaches the server itself instead of leaving it orphaned behind a dead parent.
+    os.execve(argv[0], argv, env)
+    return 0  # not reached
