@@ -253,6 +253,11 @@ def parse(raw: Mapping[str, Any], base: Path, source: str = "study config") -> S
     url = completion.get("redirect_url")
     if url is not None and not (isinstance(url, str) and url.startswith(("https://", "http://"))):
         raise _err(source, "completion.redirect_url", f"expected an http(s) URL, got {url!r}")
+    if url is not None:
+        try:
+            url.format(code="CODE")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise _err(source, "completion.redirect_url", f"only the {{code}} placeholder is filled in ({exc!r})") from None
 
     minutes = _number(raw, "minutes", max(1, round((trials + gold_trials) * 20 / 60)), int, source, lo=1)
     return StudyDefinition(

@@ -45,6 +45,7 @@ def test_valid_config_resolves_methods_samples_and_defaults(write_study, predict
         ({"colour": "blue"}, "unknown keys colour"),
         ({"predictions": "/no/such/dir"}, "predictions: /no/such/dir: no such directory"),
         ({"completion": {"redirect_url": "javascript:alert(1)"}}, "expected an http"),
+        ({"completion": {"redirect_url": "https://x.org/?cc={cc}"}}, "only the {code} placeholder"),
         ({"min_response_s": "soon"}, "min_response_s: expected a number"),
     ],
 )
