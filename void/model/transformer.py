@@ -113,14 +113,14 @@ class VoidTransformer(ModelMixin, ConfigMixin):
         if latent == "vae":
             if vae_config is None and vae_path is None:
                 log.warning("latent='vae' without vae_path or vae_config: using a randomly initialised tiny VAE")
-            self.vae = lat.build_vae(vae_config or (None if vae_path else lat.TINY_VAE_CONFIG), None if vae_config else vae_path)
+            vae = lat.build_vae(vae_config or (None if vae_path else lat.TINY_VAE_CONFIG), None if vae_config else vae_path)
             if vae_config is None:  # record the architecture so from_pretrained needs no source path
-                self.register_to_config(vae_config=lat.vae_public_config(self.vae))
-            temporal, spatial = lat.vae_factors(self.vae.config)
-            latent_channels = int(self.vae.config.latent_channels)
+                self.register_to_config(vae_config=lat.vae_public_config(vae))
+            temporal, spatial = lat.vae_factors(vae.config)
+            latent_channels = int(vae.config.latent_channels)
             mask_channels = latent_channels
         else:
-            self.vae = None
+            vae = None
             temporal, spatial = patch_frames, patch_pixels
             latent_channels = 3 * patch_pixels * patch_pixels * patch_frames
             mask_channels = quadmask.encoding_channels(mask_encoding) * patch_pixels * patch_pixels * patch_frames
@@ -186,7 +186,18 @@ class VoidTransformer(ModelMixin, ConfigMixin):
             norm_eps=norm_eps,
             chunk_dim=1,
         )
-        self.proj_out = nn.Linear(inner_dim, patch_size * patch_size * (patch_size_t or 1) * latent_channels)
+        token_values = patch_size * patch_size * (patch_size_t or 1) * latent_channels
+        self.proj_out = nn.Linear(inner_dim, token_values)
+        if inner_dim < token_values:
+            # Worth knowing for pixel latents: a token of (patch x 4x4 pixels) x 3 values passed
+            # through a narrower width cannot even copy its input; keep regions come out blurred.
+            log.warning(
+                "VoidTransformer: each token carries %d latent values but the width is %d; consider "
+                "patch_size=1 or more heads/head dim", token_values, inner_dim,
+            )
+        # Registered last so that parameters() - and ModelMixin.dtype - start with the
+        # transformer's own weights; the VAE is frozen and may keep another dtype.
+        self.vae = vae
         self.gradient_checkpointing = False
         self._rope_cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
