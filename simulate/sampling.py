@@ -300,7 +300,7 @@ def camera(
         amount = float(rng.uniform(8, 25)) * (1 if rng.random() < 0.5 else -1)
     elif motion == "zoom":
         amount = float(rng.uniform(0.08, 0.2))
-    fill = float(rng.uniform(0.6, 0.8)) * (1.0 - amount if motion == "zoom" else 1.0)
+    fill = float(rng.uniform(0.7, 0.88)) * (1.0 - amount if motion == "zoom" else 1.0)
     direction = np.array(
         [math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth), math.sin(elevation)]
     )

@@ -111,7 +111,7 @@ def sample_scene(rng: np.random.Generator, config) -> SceneSpec:
     taken = [(np.zeros(2), 0.35)]
     if extra_focus:
         taken.append((np.asarray(extra_focus[0][:2]), 0.3))
-    add_distractors(rng, objects, int(rng.integers(1, 4)), taken, r_range=(0.3, 0.8))
+    add_distractors(rng, objects, int(rng.integers(1, 4)), taken, r_range=(0.3, 0.65))
     # the camera looks across the motion so it is seen side-on
     azimuth = yaw + math.pi / 2 * (1 if rng.random() < 0.5 else -1) + float(rng.uniform(-0.6, 0.6))
     return sampling.scene(

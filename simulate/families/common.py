@@ -82,9 +82,9 @@ def add_distractors(
     taken: list[tuple[np.ndarray, float]],
     *,
     center=(0.0, 0.0),
-    r_range=(0.4, 1.0),
+    r_range=(0.4, 0.8),
     segments=(),
-    extent_m=(0.1, 0.25),
+    extent_m=(0.12, 0.28),
 ) -> None:
     """Append ``count`` resting distractors that keep clear of ``taken`` and ``segments``."""
     for _ in range(count):

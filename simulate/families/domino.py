@@ -78,7 +78,10 @@ def sample_scene(rng: np.random.Generator, config) -> SceneSpec:
     taken = [(np.asarray(o.position[:2]), float(np.hypot(half[0], half[1]))) for o in objects]
     add_distractors(rng, objects, int(rng.integers(0, 3)), taken, center=(0.0, 0.0), r_range=(0.25, 0.6))
     side = yaw0 + math.pi / 2 * (1 if rng.random() < 0.5 else -1) + rng.uniform(-0.7, 0.7)
+    # where the last piece lands when the chain reaches it: keep that in the picture too
+    last = np.asarray(objects[n - 1].position)
+    landing = last + np.array([math.cos(yaw), math.sin(yaw), 0.0]) * height
     return sampling.scene(
-        rng, config, NAME, 0, objects, [objects[k_removed].id], focus_points(objects),
+        rng, config, NAME, 0, objects, [objects[k_removed].id], focus_points(objects, [landing]),
         camera_azimuth=float(side), elevation_deg=(15, 40), extras={"chain_length": n, "removed_index": k_removed},
     )

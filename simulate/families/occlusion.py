@@ -49,13 +49,18 @@ def sample_scene(rng: np.random.Generator, config) -> SceneSpec:
     start = toward_cam * offset - lateral * half_path
     end = toward_cam * offset + lateral * half_path
     rest_on_floor(mover, start)
+    # the mover reaches the far end of its path around the last frame, not before: what
+    # keeps going leaves the picture
     if mode == "roll":
-        speed = 2 * half_path / (clip * float(rng.uniform(0.75, 0.95)))
+        speed = 2 * half_path / (clip * float(rng.uniform(1.0, 1.15)))
         mover.velocity = [float(v) for v in np.r_[lateral * speed, 0.0]]
         mover.angular_velocity = [float(v) for v in np.cross([0, 0, 1.0], np.r_[lateral, 0.0]) * speed / mover.size[0]]
     else:
-        landing = np.r_[end, mover.position[2]]
-        mover.velocity = ballistic_velocity(mover.position, landing, clip * float(rng.uniform(0.6, 0.9)))
+        # a short low throw (a long one would be a lob metres high); it lands part-way and
+        # slides or rolls on along the path
+        landing = np.r_[start + (end - start) * float(rng.uniform(0.45, 0.65)), mover.position[2]]
+        flight = min(float(rng.uniform(0.45, 0.8)), 0.8 * clip)
+        mover.velocity = ballistic_velocity(mover.position, landing, flight)
         mover.angular_velocity = [float(v) for v in rng.normal(0, 2.0, size=3)]
     objects.append(mover)
     path = [[*start, 0.0], [*end, 0.0], [*(start + end) / 2, 0.5 if mode == "throw" else 0.1]]

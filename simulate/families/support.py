@@ -50,7 +50,7 @@ def _top_object(rng, oid: int, max_extent: float, avoid=frozenset()) -> ObjectSp
     return obj
 
 
-def _stack(rng, objects: list[ObjectSpec]) -> list[int]:
+def _stack(rng, objects: list[ObjectSpec], extra: list) -> list[int]:
     levels = int(rng.integers(2, 4))
     half = float(rng.uniform(0.08, 0.14))
     below = None
@@ -78,7 +78,7 @@ def _stack(rng, objects: list[ObjectSpec]) -> list[int]:
     return [pieces[k].id]
 
 
-def _plank(rng, objects: list[ObjectSpec]) -> list[int]:
+def _plank(rng, objects: list[ObjectSpec], extra: list) -> list[int]:
     span = float(rng.uniform(0.35, 0.6))
     h = float(rng.uniform(0.12, 0.25))
     yaw = float(rng.uniform(0, 2 * math.pi))
@@ -99,13 +99,16 @@ def _plank(rng, objects: list[ObjectSpec]) -> list[int]:
     offset = float(rng.uniform(-0.3, 0.3)) * span / 2
     rest_on(top, plank, xy=tuple(axis * offset))
     objects.append(top)
+    # the plank tips towards the missing block and what it holds slides on past its end
+    reach = span / 2 + 0.35
+    extra.extend([[*(axis * reach), 0.0], [*(-axis * reach), 0.0]])
     gone = blocks[int(rng.integers(2))]
     gone.role = "removed"
     plank.role = "target"
     return [gone.id]
 
 
-def _shelf(rng, objects: list[ObjectSpec]) -> list[int]:
+def _shelf(rng, objects: list[ObjectSpec], extra: list) -> list[int]:
     span = float(rng.uniform(0.3, 0.45))
     h = float(rng.uniform(0.2, 0.35))
     yaw = float(rng.uniform(0, 2 * math.pi))
@@ -133,10 +136,11 @@ def _shelf(rng, objects: list[ObjectSpec]) -> list[int]:
 def sample_scene(rng: np.random.Generator, config) -> SceneSpec:
     layout = sampling.choice(rng, LAYOUTS)
     objects: list[ObjectSpec] = []
-    removed = {"stack": _stack, "plank": _plank, "shelf": _shelf}[layout](rng, objects)
+    extra: list = []  # more points the camera must see
+    removed = {"stack": _stack, "plank": _plank, "shelf": _shelf}[layout](rng, objects, extra)
     taken = [(np.asarray(o.position[:2]), sampling.footprint_radius(o)) for o in objects]
-    add_distractors(rng, objects, int(rng.integers(0, 3)), taken, r_range=(0.35, 0.8))
+    add_distractors(rng, objects, int(rng.integers(0, 3)), taken, r_range=(0.3, 0.65))
     return sampling.scene(
-        rng, config, NAME, 0, objects, removed, focus_points(objects), elevation_deg=(12, 35),
+        rng, config, NAME, 0, objects, removed, focus_points(objects, extra), elevation_deg=(12, 35),
         extras={"layout": layout},
     )
