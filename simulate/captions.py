@@ -42,12 +42,20 @@ def join(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def nearest_color(rgb) -> str:
+def floor_color(rgb) -> str:
+    """A colour word for a (muted) floor: grays by lightness, else the nearest hue."""
     rgb = np.asarray(rgb, float)
-    return min(sampling.COLORS, key=lambda n: float(np.sum((np.asarray(sampling.COLORS[n]) - rgb) ** 2)))
+    hi, lo = float(rgb.max()), float(rgb.min())
+    if hi < 0.08:
+        return "black"
+    if (hi - lo) / hi < 0.25:  # nearly gray
+        return "dark gray" if hi < 0.3 else "light gray" if hi > 0.6 else "gray"
+    chroma = rgb / hi
+    named = {n: np.asarray(c) / max(c) for n, c in sampling.COLORS.items() if n not in ("white", "gray", "black")}
+    return min(named, key=lambda n: float(np.sum((named[n] - chroma) ** 2)))
 
 
-def motion_verb(obj: ObjectSpec, poses: np.ndarray, family: str) -> str | None:
+def motion_verb(obj: ObjectSpec, poses: np.ndarray, family: str, landed_on: ObjectSpec | None = None) -> str | None:
     """How an object moves over ``poses`` (T, 7), or None when it stays put."""
     start = poses[0]
     xy = np.linalg.norm(poses[:, :2] - start[:2], axis=1).max()
@@ -55,7 +63,7 @@ def motion_verb(obj: ObjectSpec, poses: np.ndarray, family: str) -> str | None:
     rot = float(rotation_deg(poses[:, 3:], start[None, 3:]).max())
     elevated = start[2] - sampling.rest_height(obj) > 0.03
     if elevated and drop > 0.03:
-        return "falls to the floor"
+        return f"falls onto {article(landed_on.name)}" if landed_on is not None else "falls to the floor"
     if rot > 45 and (family == "domino" or obj.shape == "box" and xy < 0.15):
         return "topples over"
     if xy > 0.03:
@@ -63,6 +71,23 @@ def motion_verb(obj: ObjectSpec, poses: np.ndarray, family: str) -> str | None:
     if rot > 10:
         return "wobbles"
     return None
+
+
+def _landed_on(scene: SceneSpec, poses: np.ndarray, k: int) -> ObjectSpec | None:
+    """The kept object that ``scene.objects[k]`` ends up resting on, if it ends above the floor."""
+    obj = scene.objects[k]
+    end = poses[-1, k]
+    if end[2] - sampling.rest_height(obj) < 0.03:
+        return None
+    best, best_z = None, -np.inf
+    for j, other in enumerate(scene.objects):
+        if j == k or not np.isfinite(poses[-1, j]).all():
+            continue
+        p = poses[-1, j]
+        near = np.linalg.norm(p[:2] - end[:2]) < sampling.footprint_radius(other) + sampling.footprint_radius(obj)
+        if near and p[2] < end[2] and p[2] > best_z:
+            best, best_z = other, p[2]
+    return best
 
 
 def _support_below(obj: ObjectSpec, others: list[ObjectSpec]) -> ObjectSpec | None:
@@ -79,13 +104,13 @@ def _support_below(obj: ObjectSpec, others: list[ObjectSpec]) -> ObjectSpec | No
 def caption(scene: SceneSpec, poses_removed: np.ndarray) -> str:
     """The caption of the counterfactual video of ``scene``."""
     kept = [(k, o) for k, o in enumerate(scene.objects) if o.id not in scene.removed_ids]
-    floor = f"{nearest_color(scene.floor.color)} {FLOOR.get(scene.floor.pattern, 'floor')}"
+    floor = f"{floor_color(scene.floor.color)} {FLOOR.get(scene.floor.pattern, 'floor')}"
     parts = [f"{CAMERA.get(scene.camera.motion, 'A shot of')} {article(floor)}."]
 
     movers: dict[tuple[str, str], int] = {}
     still: list[ObjectSpec] = []
     for k, o in kept:
-        verb = motion_verb(o, poses_removed[:, k], scene.family)
+        verb = motion_verb(o, poses_removed[:, k], scene.family, _landed_on(scene, poses_removed, k))
         if verb:
             movers[(o.name, verb)] = movers.get((o.name, verb), 0) + 1
         else:

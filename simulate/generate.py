@@ -36,7 +36,9 @@ SEED_RULE = (
 FAMILY_RULE = "family of sample i = families[i % len(families)]"
 HEADER_EVERY_S = 20.0
 # settings that change what sample i is: a resume must not mix datasets made with others
-_IDENTITY_KEYS = ("seed", "split", "families", "resolution", "frames", "fps", "renderer", "camera_motion", "max_attempts")
+# (not max_attempts: draws are tried in a fixed order, so a sample that succeeded is the
+# same under any larger limit, and raising the limit is how failed samples are retried)
+_IDENTITY_KEYS = ("seed", "split", "families", "resolution", "frames", "fps", "renderer", "camera_motion")
 
 
 def sample_seed(seed: int, split: str, index: int) -> int:
@@ -210,5 +212,5 @@ def _print_summary(out, config, done, failures, skipped, cleaned, elapsed) -> No
     if failures:
         lines.append(f"  FAILED {len(failures)} sample(s) (listed in {out / formats.HEADER}):")
         lines += [f"    {f['sample_id']}: {f['error']}" for f in (failures[i] for i in sorted(failures))]
-        lines.append("  rerun the same command to retry them")
+        lines.append("  rerun the same command to retry them (with a larger --max-attempts for degenerate draws)")
     print("\n".join(lines))

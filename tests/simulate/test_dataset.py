@@ -151,3 +151,11 @@ def test_split_seed_ranges_are_disjoint():
     assert not train & test
     assert all(s < TEST_BIT for s in train) and all(s >= TEST_BIT for s in test)
     assert sample_seed(0, "train", 3) == sample_seed(0, "train", 3) != sample_seed(1, "train", 3)
+
+
+def test_void_check_accepts_the_generated_dataset(tiny_dataset):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "void.cli", "check", str(tiny_dataset)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
