@@ -171,26 +171,28 @@ def generate(config: SimulateConfig) -> int:
     failures: dict[int, dict] = {}
     write_index(out, config, done, failures, time.time() - start)
     last_write = time.time()
-    for result in run_tasks(
-        run_sample, todo, executor=config.executor, workers=config.workers, ray_address=config.ray_address,
-        retries=config.retries, desc="simulate", progress=config.progress, unit="sample",
-    ):
-        task = result.task
-        if result.ok and not result.value.get("error"):
-            done[task.index] = result.value
-        elif result.ok:  # every draw was degenerate
-            failures[task.index] = result.value
-        else:  # an exception, after retries
-            last = result.error.strip().splitlines()[-1] if result.error else "unknown error"
-            failures[task.index] = {
-                "sample_id": task.sample_id, "index": task.index, "family": task.family, "seed": task.seed,
-                "attempts": result.attempts, "error": last,
-            }
-        if time.time() - last_write > HEADER_EVERY_S:
-            write_index(out, config, done, failures, time.time() - start)
-            last_write = time.time()
+    try:
+        for result in run_tasks(
+            run_sample, todo, executor=config.executor, workers=config.workers, ray_address=config.ray_address,
+            retries=config.retries, desc="simulate", progress=config.progress, unit="sample",
+        ):
+            task = result.task
+            if result.ok and not result.value.get("error"):
+                done[task.index] = result.value
+            elif result.ok:  # every draw was degenerate
+                failures[task.index] = result.value
+            else:  # an exception, after retries
+                last = result.error.strip().splitlines()[-1] if result.error else "unknown error"
+                failures[task.index] = {
+                    "sample_id": task.sample_id, "index": task.index, "family": task.family, "seed": task.seed,
+                    "attempts": result.attempts, "error": last,
+                }
+            if time.time() - last_write > HEADER_EVERY_S:
+                write_index(out, config, done, failures, time.time() - start)
+                last_write = time.time()
+    finally:  # interrupted too: list what is complete now
+        write_index(out, config, done, failures, time.time() - start)
     elapsed = time.time() - start
-    write_index(out, config, done, failures, elapsed)
     _print_summary(out, config, done, failures, skipped, cleaned, elapsed)
     return 1 if failures else 0
 
