@@ -21,6 +21,7 @@ Adjacent rectangles are merged when one render of their union is cheaper than tw
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,9 +30,15 @@ from simulate.scene import LightSpec, ObjectSpec, SceneSpec, project
 
 Rect = tuple[int, int, int, int]
 
-# One Cycles render call costs about as much as this many pixels at 16 spp (measured:
-# ~15 CPU-ms per call against ~1.2 CPU-s for 256x256 pixels).
-RENDER_OVERHEAD_PX = 1024
+# One Cycles render call costs ~12 CPU-ms whatever its size (Blender's render pipeline and
+# scene sync, measured); in pixels that is about 2400 of the signature pass (4 spp, direct
+# light) and about 5760 / spp of a beauty pass. Rectangles are merged by these costs.
+RENDER_OVERHEAD_PX = 2048
+SIGNATURE_OVERHEAD_PX = 2400
+
+
+def beauty_overhead_px(spp: int) -> int:
+    return max(64, 5760 // max(spp, 1))
 # Samples on the rim of the sun's cone used to sweep shadow volumes.
 SUN_RIM_SAMPLES = 8
 
@@ -213,32 +220,41 @@ def moved_objects(poses_full: np.ndarray, poses_removed: np.ndarray, tol: float)
     return present & ((dp > tol) | (dq > tol))
 
 
+class ChangeRegions(NamedTuple):
+    """Per frame, rectangles bounding where the views can differ."""
+
+    removed: list[list[Rect]]  # the removed objects: where hidden can differ from full
+    moved: list[list[Rect]]  # the moved objects, both poses: where hidden can differ from removed
+    union: list[list[Rect]]  # both: where removed can differ from full
+
+
 def change_rects(
     scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray, moved: np.ndarray, margin_px: int,
-    band: float = 0.0,
-) -> tuple[list[list[Rect]], list[list[Rect]]]:
-    """Per frame: rectangles where *hidden* and where *removed* can differ from *full*.
+    band: float = 0.0, overhead_px: int = SIGNATURE_OVERHEAD_PX,
+) -> ChangeRegions:
+    """Conservative screen bounds of every change, per frame.
 
-    Hidden differs by the removed objects alone (full poses); removed differs by them and by
-    every moved object, in both of its poses. ``band`` grows each object by its contact
-    band (see :func:`contact_band_m`).
+    Hidden differs from full by the removed objects alone (full poses); removed differs from
+    hidden by the moved objects (in both of their poses) alone. ``band`` grows each object
+    by its contact band (see :func:`contact_band_m`).
     """
     removed_ids = set(scene.removed_ids)
     pads = {o.id: contact_band_m(o, band) for o in scene.objects}
-    hidden_out, removed_out = [], []
+    out = ChangeRegions([], [], [])
     for t in range(poses_full.shape[0]):
-        hidden, extra = [], []
+        gone, shifted = [], []
         for i, obj in enumerate(scene.objects):
             if obj.id in removed_ids and np.isfinite(poses_full[t, i]).all():
-                hidden.append(object_rect(scene, obj, poses_full[t, i], t, margin_px, pads[obj.id]))
+                gone.append(object_rect(scene, obj, poses_full[t, i], t, margin_px, pads[obj.id]))
             elif moved[t, i]:
-                extra.append(object_rect(scene, obj, poses_full[t, i], t, margin_px, pads[obj.id]))
-                extra.append(object_rect(scene, obj, poses_removed[t, i], t, margin_px, pads[obj.id]))
-        hidden = [r for r in hidden if r is not None]
-        extra = [r for r in extra if r is not None]
-        hidden_out.append(merge_rects(hidden))
-        removed_out.append(merge_rects(hidden + extra))
-    return hidden_out, removed_out
+                shifted.append(object_rect(scene, obj, poses_full[t, i], t, margin_px, pads[obj.id]))
+                shifted.append(object_rect(scene, obj, poses_removed[t, i], t, margin_px, pads[obj.id]))
+        gone = [r for r in gone if r is not None]
+        shifted = [r for r in shifted if r is not None]
+        out.removed.append(merge_rects(gone, overhead_px))
+        out.moved.append(merge_rects(shifted, overhead_px))
+        out.union.append(merge_rects(gone + shifted, overhead_px))
+    return out
 
 
 def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: int = RENDER_OVERHEAD_PX) -> list[Rect]:

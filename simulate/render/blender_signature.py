@@ -48,20 +48,20 @@ def assemble(full, sig: dict, T: int, H: int, W: int) -> dict[str, dict]:
     """Per view: ids, depth and signature from the full beauty and the signature passes.
 
     ``full`` and ``sig[view]`` are worker results (``frames``, ``valid``, ``color``, ``ids``,
-    ``depth``). Outside a view's signature rectangles it shares the full view's values (it
-    cannot differ there); the full view itself takes ids and depth from its beauty render
-    there.
+    ``depth``). Where a view's signature was not rendered it cannot differ from the view it
+    is built on: removed is built on full (rendered wherever the two can differ), hidden on
+    removed (rendered wherever moved objects make the two differ). The full view takes ids
+    and depth from its beauty render outside its signature rectangles.
     """
     base_sig = np.full((T, H, W, len(CHANNELS)), UNRENDERED, np.float32)
     base_sig[..., 3] = 0.0
-    base = {"ids": full.ids.copy(), "depth": full.depth.copy(), "sig": base_sig}
-    _fill(base, sig["full"])
-    out = {"full": base}
-    for view in ("hidden", "removed"):
-        v = {k: a.copy() for k, a in base.items()}
-        _fill(v, sig[view])
-        out[view] = v
-    return out
+    full_view = {"ids": full.ids.copy(), "depth": full.depth.copy(), "sig": base_sig}
+    _fill(full_view, sig["full"])
+    removed = {k: a.copy() for k, a in full_view.items()}
+    _fill(removed, sig["removed"])
+    hidden = {k: a.copy() for k, a in removed.items()}
+    _fill(hidden, sig["hidden"])
+    return {"full": full_view, "hidden": hidden, "removed": removed}
 
 
 def _fill(view: dict, res) -> None:

@@ -11,11 +11,13 @@ stdout; Blender's own chatter goes to ``JOB_DIR/blender.log``). A fresh process 
 means no Blender state (datablocks, caches, the persistent BVH) leaks into the next sample.
 
 Command ``{"op": "render", "pass": "beauty"|"signature", "view": "full"|"hidden"|"removed",
-"frames": [[frame, [[x0, y0, x1, y1], ...] or null], ...], "out": "name.npz"}`` renders each
+"frames": [[frame, [[x0, y0, x1, y1], ...] or null], ...], "out": "name.npz"}`` (optional
+``"seed_offset"``: another beauty seed, for independent-noise references) renders each
 rectangle (null: the whole frame) as a Cycles render border into multilayer EXR, reads the
 Combined, object-index and Z passes back with OpenEXR (pixels cannot be read from 'Render
-Result' in background mode) and saves ``out`` with ``color`` (F, H, W, 3) float32 linear,
-``ids`` (F, H, W) int32, ``depth`` (F, H, W) float32 and ``valid`` (F, H, W) bool.
+Result' in background mode) and saves ``out``: ``rects`` (K, 5) int32 rows of (index into
+``frames``, x0, y0, x1, y1) and, for those rectangles' pixels one after the other in row-major
+order, ``color`` (P, 3) float32 linear, ``ids`` (P,) int32 and ``depth`` (P,) float32.
 ``{"op": "quit"}`` ends the session.
 
 This module and :mod:`simulate.render.blender_scene` are the only ones that touch ``bpy``
@@ -148,40 +150,42 @@ class Session:
     def render(self, cmd: dict) -> dict:
         kind, view = cmd["pass"], cmd["view"]
         W, H = self.spec.width, self.spec.height
-        frames = cmd["frames"]
-        F = len(frames)
-        color = np.zeros((F, H, W, 3), np.float32)
-        ids = np.zeros((F, H, W), np.int32)
-        depth = np.zeros((F, H, W), np.float32)
-        valid = np.zeros((F, H, W), bool)
         self._use_pass(kind)
         sc = self.bs.scene
-        renders = pixels = 0
+        rects, color, ids, depth = [], [], [], []
+        pixels = 0
         t0 = time.process_time()
-        for k, (frame, rects) in enumerate(frames):
+        for k, (frame, frame_rects) in enumerate(cmd["frames"]):
             self._set_view(view, int(frame))
             sc.frame_current = int(frame)
             if kind == "beauty":
                 # One seed per frame, the same in every view: re-rendered pixels whose paths
                 # never meet a change come out equal to the full render's.
-                sc.cycles.seed = (int(self.job["seed"]) * 7919 + int(frame)) % (2**31 - 1)
-            for rect in rects if rects is not None else [None]:
+                offset = int(cmd.get("seed_offset", 0)) * 1000003
+                sc.cycles.seed = (int(self.job["seed"]) * 7919 + int(frame) + offset) % (2**31 - 1)
+            for rect in frame_rects if frame_rects is not None else [None]:
                 x0, y0, x1, y1 = rect if rect is not None else (0, 0, W, H)
-                out = self._render_rect(rect, self.dir / f"r{renders % 2}.exr")
+                out = self._render_rect(rect, self.dir / f"r{len(rects) % 2}.exr")
                 if out["color"].shape[:2] != (y1 - y0, x1 - x0):
                     raise RuntimeError(
                         f"render border {rect} came back {out['color'].shape[:2]}, expected {(y1 - y0, x1 - x0)}"
                     )
-                color[k, y0:y1, x0:x1] = out["color"]
-                ids[k, y0:y1, x0:x1] = out["ids"]
-                depth[k, y0:y1, x0:x1] = out["depth"]
-                valid[k, y0:y1, x0:x1] = True
-                renders += 1
+                rects.append((k, x0, y0, x1, y1))
+                color.append(out["color"].reshape(-1, 3))
+                ids.append(out["ids"].reshape(-1))
+                depth.append(out["depth"].reshape(-1))
                 pixels += (y1 - y0) * (x1 - x0)
         cpu = time.process_time() - t0
         path = self.dir / cmd["out"]
-        np.savez(path, color=color, ids=ids, depth=depth, valid=valid)
-        return {"ok": True, "cpu_s": cpu, "renders": renders, "pixels": pixels, "out": str(path)}
+        # Packed: only the rendered rectangles, row-major one after the other.
+        np.savez(
+            path,
+            rects=np.asarray(rects, np.int32).reshape(-1, 5),
+            color=np.concatenate(color) if color else np.zeros((0, 3), np.float32),
+            ids=np.concatenate(ids) if ids else np.zeros(0, np.int32),
+            depth=np.concatenate(depth) if depth else np.zeros(0, np.float32),
+        )
+        return {"ok": True, "cpu_s": cpu, "renders": len(rects), "pixels": pixels, "out": str(path)}
 
     def _render_rect(self, rect, path: Path) -> dict:
         sc = self.bs.scene

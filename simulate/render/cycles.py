@@ -4,24 +4,25 @@ How a sample is made (``Views.info["method"]`` says the same in metadata.json):
 
 1. **Full beauty**, every frame, whole image: the only full-cost pass. Its object-index and
    Z passes give the full view's ids and depth.
-2. **Signature pass** (cheap: direct sun light only, id-tinted diffuse, fixed seed, CPU) for
-   all three views, but only inside rectangles where the hidden / removed scene *can*
-   differ from the full one: the projections of the removed and moved objects and of their
-   shadow volumes (:mod:`simulate.render.blender_regions`). Outside them the three views
-   are provably equal, so they share the full view's values.
+2. **Signature pass** (cheap: direct sun light only, coded diffuse/emission, fixed seed,
+   CPU; :mod:`simulate.render.blender_signature`) only inside rectangles where the views
+   *can* differ: the projections of the removed and moved objects, grown by their contact
+   band, and of their shadow volumes (:mod:`simulate.render.blender_regions`). Full and
+   removed are rendered in all of them, hidden only around the moved objects (elsewhere
+   it equals removed). Outside them the views are provably equal and share values.
 3. Pixels whose signature or id differs are the changed pixels. The **removed beauty** is
    rendered only in rectangles around the pixels where removed differs from full; the
    **hidden beauty** only where hidden differs from both full and removed (elsewhere it
-   equals one of them), which is usually only the overlap region after first contact.
+   equals one of them), usually the overlap region after first contact.
 4. **Composite**: each view takes the full render's pixels where its signature equals full's,
    the removed render's where hidden equals removed, and its own re-render elsewhere. So
    wherever two views have equal signatures and ids their RGB is bit-identical, and 255
    pixels of the quadmask are identical in input and target, with no threshold on noisy RGB.
 
 What the signature does not see, and is therefore never marked nor re-rendered: indirect
-light (colour bleeding, sky occlusion near a removed object's contact point) and
-reflections of changed objects in glossy or metallic surfaces. In those places the target
-keeps the full render's pixels. The rasterizer's signature has the same blind spots.
+light farther than the contact band from a changed object, and reflections of changed
+objects in glossy or metallic surfaces elsewhere. There the target keeps the full render's
+pixels. (The rasterizer has neither effect.)
 
 Blender runs in a worker process per sample (:mod:`simulate.render.blender_worker`); this
 module never imports ``bpy``.
@@ -53,8 +54,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VOLATILE_ENV = ("PYTEST_CURRENT_TEST", "COLUMNS", "LINES", "OLDPWD", "_")
 
 METHOD = (
-    "full view rendered once; sun-only direct signature pass (fixed seed, CPU) rendered for "
-    "all views inside the projected bounds of removed/moved objects and their shadow volumes; "
+    "full view rendered once; sun-only direct signature pass (fixed seed, CPU) rendered inside "
+    "the projected bounds of removed/moved objects, their contact bands and shadow volumes; "
     "hidden/removed beauty re-rendered only inside rectangles around pixels whose signature or "
     "id differs, then composited over the full render"
 )
@@ -71,7 +72,7 @@ class CyclesRenderer(Renderer):
     passes; ``device="gpu"`` renders them with OptiX or CUDA (the signature pass stays on the
     CPU so it is bit-exact). ``signature_spp`` samples the sun's disc and each pixel's
     footprint for change detection. ``contact_band`` (a fraction of each changed object's
-    half diagonal) marks and re-renders surfaces that close to a changed object, where its
+    largest half extent) marks and re-renders surfaces that close to a changed object, where its
     indirect light changes (see :mod:`simulate.render.blender_signature`); 0 turns it off.
     ``threads`` = 0 lets Cycles use every core.
     """
@@ -128,31 +129,33 @@ class CyclesRenderer(Renderer):
         moved = regions.moved_objects(pf, pr, self.pose_tol)
         both = np.isfinite(pf).all(-1) & np.isfinite(pr).all(-1)
         pr = np.where((both & ~moved)[..., None], pf, pr)
-        rects_h, rects_r = regions.change_rects(scene, pf, pr, moved, self.margin_px, self.contact_band)
-        rects_f = [regions.merge_rects(a + b) for a, b in zip(rects_h, rects_r)]
+        bounds = regions.change_rects(scene, pf, pr, moved, self.margin_px, self.contact_band)
+        region = np.stack([regions.rects_mask(r, W, H) for r in bounds.union])
         timings["regions"] = time.process_time() - t0
 
         with _Worker(self, scene, pf, pr) as worker:
             timings["blender_setup"] = worker.ready["cpu_s"]
             full = worker.render("beauty", "full", [(t, None) for t in range(T)])
+            # Removed can differ from full anywhere in the union; hidden differs from removed
+            # only around the moved objects, and elsewhere takes removed's values.
             sig = {
-                "full": worker.render("signature", "full", _frames(rects_f)),
-                "hidden": worker.render("signature", "hidden", _frames(rects_h)),
-                "removed": worker.render("signature", "removed", _frames(rects_r)),
+                "full": worker.render("signature", "full", _frames(bounds.union)),
+                "removed": worker.render("signature", "removed", _frames(bounds.union)),
+                "hidden": worker.render("signature", "hidden", _frames(bounds.moved)),
             }
 
-            # 2. Exact change maps from the signature passes.
+            # 2. Exact change maps from the signature passes (outside the region all equal).
             t0 = time.process_time()
             views = signature.assemble(full, sig, T, H, W)
-            region = [regions.rects_mask(r, W, H) for r in rects_f]
             signature.add_proximity(scene, views, region, pf, pr, moved, self.contact_band)
-            diff_rf = _differs(views["removed"], views["full"])
-            diff_hf = _differs(views["hidden"], views["full"])
-            diff_hr = _differs(views["hidden"], views["removed"])
+            diff_rf = _differs(views["removed"], views["full"], region)
+            diff_hf = _differs(views["hidden"], views["full"], region)
+            diff_hr = _differs(views["hidden"], views["removed"], region)
             own_h = diff_hf & diff_hr  # hidden equals neither: needs its own pixels
             pad = 6 if self.denoiser else 0  # a denoiser needs context; Cycles pixels do not
-            beauty_rects_r = [regions.mask_rects(diff_rf[t], pad) for t in range(T)]
-            beauty_rects_h = [regions.mask_rects(own_h[t], pad) for t in range(T)]
+            cost = regions.beauty_overhead_px(self.spp)
+            beauty_rects_r = [regions.mask_rects(diff_rf[t], pad, overhead_px=cost) for t in range(T)]
+            beauty_rects_h = [regions.mask_rects(own_h[t], pad, overhead_px=cost) for t in range(T)]
             timings["change_maps"] = time.process_time() - t0
 
             # 3. Re-render the beauty only there.
@@ -199,7 +202,7 @@ class CyclesRenderer(Renderer):
             "renders": {"beauty_full": full.renders, "signature": sum(s.renders for s in sig.values()),
                         "beauty_removed": removed.renders, "beauty_hidden": hidden.renders},
             "border_rects": {
-                "signature": {v: r for v, r in (("full", rects_f), ("hidden", rects_h), ("removed", rects_r))},
+                "signature": {"full": bounds.union, "removed": bounds.union, "hidden": bounds.moved},
                 "beauty": {"removed": beauty_rects_r, "hidden": beauty_rects_h},
             },
             "bit_reproducible": worker.ready.get("aslr_off", False),
@@ -214,11 +217,15 @@ class CyclesRenderer(Renderer):
         )
 
     # ------------------------------------------------------ reference (benchmark)
-    def render_three_full_passes(self, scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray) -> Views:
+    def render_three_full_passes(
+        self, scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray, *, independent_seeds: bool = False
+    ) -> Views:
         """VOID's published recipe: full, hidden and re-simulated views, each rendered whole.
 
         Used by ``benchmarks/render_vs_void.py`` as the reference. The signature is the RGB
-        itself (there is no noise-free pass), ids come from the object-index pass.
+        itself (there is no noise-free pass), ids come from the object-index pass. By
+        default the three views share each frame's seed (Blender's behaviour with a fixed
+        seed, which correlates their noise); ``independent_seeds`` gives each view its own.
         """
         pf, pr = _check_poses(scene, poses_full, poses_removed)
         T = pf.shape[0]
@@ -227,14 +234,14 @@ class CyclesRenderer(Renderer):
         out = {}
         with _Worker(self, scene, pf, pr) as worker:
             timings["blender_setup"] = worker.ready["cpu_s"]
-            for view in VIEWS:
-                res = worker.render("beauty", view, every)
+            for k, view in enumerate(VIEWS):
+                res = worker.render("beauty", view, every, seed_offset=k if independent_seeds else 0)
                 timings[f"beauty_{view}"] = res.cpu_s
                 rgb = to_srgb8(res.color)
                 out[view] = RenderPasses(rgb, res.ids, rgb[..., None], res.depth)
             timings["total"] = worker.close()
         info = {"renderer": self.name, "method": "three full passes (VOID reference)", **self.settings(),
-                "blender_version": worker.ready["blender_version"]}
+                "blender_version": worker.ready["blender_version"], "independent_seeds": independent_seeds}
         return Views(out["full"], out["hidden"], out["removed"], info=info, timings_s=timings)
 
 
@@ -267,17 +274,38 @@ def _frames(rects_per_frame: list[list[tuple]]) -> list[tuple[int, list]]:
 
 
 class _Result:
-    """One worker render command's output, indexed back to frame numbers."""
+    """One worker render command's output, unpacked into full-frame arrays.
 
-    def __init__(self, reply: dict, frames: list[int]):
+    ``frames`` are the frame numbers of the command's entries; ``valid`` marks the pixels
+    that were rendered.
+    """
+
+    def __init__(self, reply: dict, frames: list[int], height: int, width: int):
         self.cpu_s, self.renders, self.pixels = reply["cpu_s"], reply["renders"], reply["pixels"]
         self.frames = frames
+        F = len(frames)
+        self.color = np.zeros((F, height, width, 3), np.float32)
+        self.ids = np.zeros((F, height, width), np.int32)
+        self.depth = np.zeros((F, height, width), np.float32)
+        self.valid = np.zeros((F, height, width), bool)
         with np.load(reply["out"]) as z:
-            self.color, self.ids, self.depth, self.valid = z["color"], z["ids"], z["depth"], z["valid"]
+            rects, color, ids, depth = z["rects"], z["color"], z["ids"], z["depth"]
+        start = 0
+        for k, x0, y0, x1, y1 in rects:
+            h, w = y1 - y0, x1 - x0
+            stop = start + h * w
+            self.color[k, y0:y1, x0:x1] = color[start:stop].reshape(h, w, 3)
+            self.ids[k, y0:y1, x0:x1] = ids[start:stop].reshape(h, w)
+            self.depth[k, y0:y1, x0:x1] = depth[start:stop].reshape(h, w)
+            self.valid[k, y0:y1, x0:x1] = True
+            start = stop
 
 
-def _differs(a: dict, b: dict) -> np.ndarray:
-    return (a["ids"] != b["ids"]) | np.any(a["sig"] != b["sig"], axis=-1)
+def _differs(a: dict, b: dict, region: np.ndarray) -> np.ndarray:
+    """Where two views differ; only ``region`` is compared, outside it they are equal."""
+    out = np.zeros(region.shape, bool)
+    out[region] = (a["ids"][region] != b["ids"][region]) | np.any(a["sig"][region] != b["sig"][region], axis=-1)
+    return out
 
 
 def _paste(dst: np.ndarray, res: _Result, where: np.ndarray, convert) -> None:
@@ -332,13 +360,14 @@ class _Worker:
         self.ready = self._receive()
         return self
 
-    def render(self, kind: str, view: str, frames: list[tuple[int, list | None]]) -> _Result:
+    def render(self, kind: str, view: str, frames: list[tuple[int, list | None]], seed_offset: int = 0) -> _Result:
         self._n += 1
-        cmd = {"op": "render", "pass": kind, "view": view, "frames": frames, "out": f"{self._n:02d}_{kind}_{view}.npz"}
+        cmd = {"op": "render", "pass": kind, "view": view, "frames": frames, "out": f"{self._n:02d}_{kind}_{view}.npz",
+               "seed_offset": seed_offset}
         if not frames:  # nothing to render: an empty result, no round trip
             return _EmptyResult()
         self._send(cmd)
-        return _Result(self._receive(), [t for t, _ in frames])
+        return _Result(self._receive(), [t for t, _ in frames], self.scene.height, self.scene.width)
 
     def close(self) -> float:
         """End the worker; its total CPU seconds (all threads, start-up included)."""

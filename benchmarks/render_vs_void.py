@@ -1,0 +1,218 @@
+"""Our Cycles path against VOID's three-full-pass recipe, on the same scenes, in one run.
+
+    python benchmarks/render_vs_void.py                                   # 4 scenes, 128x128x16, 16 spp
+    python benchmarks/render_vs_void.py --num-scenes 2 --resolution 64x64 --frames 8 --spp 8   # quick
+    python benchmarks/render_vs_void.py --num-scenes 5 --resolution 256x256 --frames 48        # the issue's size
+
+Scenes come from the scenario families and pybullet physics (``simulate.generate.plan`` and
+``simulate.pipeline.draw_scene``: the samples ``void simulate`` would make). Each scene is
+rendered by
+
+(a) the reference, VOID's published method re-implemented: three full Cycles passes (full,
+    hidden = removed objects not rendered, removed = re-simulated without them), a black
+    mask from the object-index pass and a grey mask where ``|hidden - removed| >= 15`` in any
+    RGB channel (VOID's ``data_generation`` Kubric script);
+(b) ours: :class:`simulate.render.cycles.CyclesRenderer` (full view once, noise-free signature
+    pass in projected change regions, border re-renders, composite) and
+    :func:`simulate.groundtruth.build_quadmask`.
+
+Both use the same resolution, frames, spp, pixel filter, bounces and per-frame seeds; the
+order alternates per scene so machine drift does not favour either. Reported: CPU seconds
+per paired sample (Blender worker, all threads, start-up included, plus mask building), the
+ratio (target >= 2.5), how each sample was made, mask agreement, and samples per CPU-hour at
+256x256x48 and 16 spp (extrapolated from the run's size when it differs, and labelled so).
+
+Mask agreement uses our exact change maps as the truth of "the scene changed here":
+* noise: of the pixels VOID's mask marks 127, the fraction where our mask is 255 (nothing
+  changed: path-tracing noise crossed the threshold); also against the change VOID's grey
+  mask is meant to find (hidden != removed);
+* missed: of the pixels that changed (hidden != removed), the fraction its grey mask leaves
+  unmarked; and of our non-255 pixels, the fraction VOID's mask leaves 255 (includes the
+  removed object's own shadow, which that recipe cannot see by construction).
+
+Timings on a shared machine are noisy; read the ratios, measured side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from simulate import groundtruth  # noqa: E402
+from simulate.config import FAMILIES, SimulateConfig, parse_resolution  # noqa: E402
+from simulate.generate import plan  # noqa: E402
+from simulate.pipeline import draw_scene  # noqa: E402
+from simulate.render.cycles import CyclesRenderer  # noqa: E402
+from void import quadmask  # noqa: E402
+
+VOID_THRESHOLD = 15
+TARGET_RATIO = 2.5
+ISSUE_SIZE = (256, 256, 48, 16)  # width, height, frames, spp
+
+
+def void_mask(ref, removed_ids) -> tuple[np.ndarray, np.ndarray]:
+    """VOID's quadmask from three full renders: black from ids, grey from an RGB threshold."""
+    black = np.isin(ref.full.ids, list(removed_ids))
+    diff = np.abs(ref.hidden.rgb.astype(np.int16) - ref.removed.rgb.astype(np.int16)).max(axis=-1)
+    grey = diff >= VOID_THRESHOLD
+    mask = np.full(black.shape, quadmask.KEEP, np.uint8)
+    mask[grey & ~black] = quadmask.AFFECTED
+    mask[black & ~grey] = quadmask.REMOVE
+    mask[black & grey] = quadmask.OVERLAP
+    return mask, grey
+
+
+def agreement(ref_mask, grey, ours, our_mask) -> dict[str, int]:
+    """Pixel counts for the agreement fractions (pooled over scenes by the caller)."""
+    changed_hr = groundtruth.differs(ours.hidden, ours.removed)
+    ref127 = ref_mask == quadmask.AFFECTED
+    ours_changed = our_mask != quadmask.KEEP
+    return {
+        "ref_127": int(ref127.sum()),
+        "ref_127_where_ours_255": int((ref127 & ~ours_changed).sum()),
+        "ref_grey": int(grey.sum()),
+        "ref_grey_where_hidden_eq_removed": int((grey & ~changed_hr).sum()),
+        "changed_hidden_removed": int(changed_hr.sum()),
+        "changed_hidden_removed_missed": int((changed_hr & ~grey).sum()),
+        "ours_changed": int(ours_changed.sum()),
+        "ours_changed_ref_255": int((ours_changed & (ref_mask == quadmask.KEEP)).sum()),
+        "pixels": int(our_mask.size),
+    }
+
+
+def run_ours(renderer, scene, pf, pr) -> tuple[object, np.ndarray, float]:
+    views = renderer.render_views(scene, pf, pr)
+    t0 = time.process_time()
+    mask = groundtruth.build_quadmask(views, scene.removed_ids)
+    return views, mask, views.timings_s["total"] + time.process_time() - t0
+
+
+def run_reference(renderer, scene, pf, pr, independent: bool) -> tuple[object, np.ndarray, np.ndarray, float]:
+    ref = renderer.render_three_full_passes(scene, pf, pr, independent_seeds=independent)
+    t0 = time.process_time()
+    mask, grey = void_mask(ref, scene.removed_ids)
+    return ref, mask, grey, ref.timings_s["total"] + time.process_time() - t0
+
+
+def extrapolate(timings: dict[str, float], beauty_keys, size, spp: int) -> tuple[float, str]:
+    """CPU seconds of one sample at the issue's size, from a run at ``size`` x ``spp``.
+
+    Start-up is fixed per sample. At the issue's resolution and spp everything else scales
+    with the number of frames. Otherwise beauty passes are scaled by pixels x frames x spp
+    and the rest by pixels x frames (which overstates the signature pass, part of whose cost
+    is a fixed ~12 ms per render call), with region fractions taken as size-independent.
+    """
+    W, H, T = size
+    iw, ih, it, ispp = ISSUE_SIZE
+    setup = timings["blender_setup"]
+    if (W, H, spp) == (iw, ih, ispp):
+        return setup + (timings["total"] - setup) * it / T, "frames scaled"
+    k_px = (iw * ih * it) / (W * H * T)
+    beauty = sum(timings[k] for k in beauty_keys)
+    rest = timings["total"] - beauty - setup
+    return setup + beauty * k_px * ispp / spp + rest * k_px, "pixels, frames and spp scaled"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--num-scenes", type=int, default=4)
+    ap.add_argument("--resolution", default="128x128", help="WxH")
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--spp", type=int, default=16)
+    ap.add_argument("--signature-spp", type=int, default=4)
+    ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="Cycles threads (0: all cores)")
+    ap.add_argument("--reference-seeds", choices=("same", "independent"), default="same",
+                    help="same: the three reference passes share each frame's seed (correlated noise, "
+                         "kindest to the RGB threshold); independent: one seed per pass")
+    ap.add_argument("--json", type=Path, help="also write the numbers here")
+    args = ap.parse_args(argv)
+    W, H = parse_resolution(args.resolution)
+
+    with tempfile.TemporaryDirectory(prefix="render-vs-void-") as tmp:
+        config = SimulateConfig(out=str(Path(tmp) / "ds"), num_samples=args.num_scenes, seed=args.seed,
+                                families=args.families, resolution=(W, H), frames=args.frames,
+                                renderer="cycles", spp=args.spp, progress=False)
+        renderer = CyclesRenderer(spp=args.spp, signature_spp=args.signature_spp, threads=args.threads)
+        rows, counts = [], Counter()
+        sums = Counter()
+        print(f"render_vs_void: {args.num_scenes} scenes, {W}x{H}x{args.frames}, {args.spp} spp "
+              f"(signature {args.signature_spp} spp), reference seeds: {args.reference_seeds}")
+        beauty_keys = ("beauty_full", "beauty_hidden", "beauty_removed")
+        header = (f"{'sample':<18} {'VOID CPU-s':>10} {'ours CPU-s':>10} {'ratio':>6} {'re-rendered':>12} "
+                  f"{'signature':>9} {'VOID 127 noise':>14} {'missed':>7}")
+        print(header)
+        for i, task in enumerate(plan(config)):
+            draw = draw_scene(task, Counter())
+            scene, pf, pr = draw.scene, draw.full.poses, draw.removed.poses
+            independent = args.reference_seeds == "independent"
+            if i % 2 == 0:
+                ref, ref_mask, grey, ref_cpu = run_reference(renderer, scene, pf, pr, independent)
+                ours, our_mask, our_cpu = run_ours(renderer, scene, pf, pr)
+            else:
+                ours, our_mask, our_cpu = run_ours(renderer, scene, pf, pr)
+                ref, ref_mask, grey, ref_cpu = run_reference(renderer, scene, pf, pr, independent)
+            c = agreement(ref_mask, grey, ours, our_mask)
+            counts.update(c)
+            info = ours.info
+            rer = info["rerendered_fraction"]
+            sig = info["signature_fraction"]
+            row = {
+                "sample_id": task.sample_id, "family": task.family, "void_cpu_s": ref_cpu, "ours_cpu_s": our_cpu,
+                "ratio": ref_cpu / our_cpu, "rerendered_fraction": rer, "signature_fraction": sig,
+                "void_timings_s": ref.timings_s, "ours_timings_s": ours.timings_s, "agreement": c,
+                "void_cpu_s_issue_size": extrapolate(ref.timings_s, beauty_keys, (W, H, args.frames), args.spp)[0],
+                "ours_cpu_s_issue_size": extrapolate(ours.timings_s, beauty_keys, (W, H, args.frames), args.spp)[0],
+            }
+            rows.append(row)
+            sums.update({"void": ref_cpu, "ours": our_cpu, "void_issue": row["void_cpu_s_issue_size"],
+                         "ours_issue": row["ours_cpu_s_issue_size"], "beauty_full": ours.timings_s["beauty_full"],
+                         "frames": scene.num_frames})
+            noise = c["ref_127_where_ours_255"] / max(c["ref_127"], 1)
+            missed = c["changed_hidden_removed_missed"] / max(c["changed_hidden_removed"], 1)
+            print(f"{task.sample_id:<18} {ref_cpu:>10.1f} {our_cpu:>10.1f} {ref_cpu / our_cpu:>6.2f} "
+                  f"{rer['removed'] + rer['hidden']:>11.1%} {np.mean(list(sig.values())):>9.1%} "
+                  f"{noise:>14.1%} {missed:>7.1%}")
+
+    n = len(rows)
+    ratio = sums["void"] / sums["ours"]
+    print()
+    print(f"Blender {ours.info['blender_version']}, device {ours.info['device']}, "
+          f"bit-reproducible workers: {ours.info['bit_reproducible']}")
+    print(f"Cycles beauty pass: {sums['beauty_full'] / sums['frames']:.2f} CPU-s a frame at {W}x{H}, {args.spp} spp")
+    print(f"CPU-s per paired sample: VOID three passes {sums['void'] / n:.1f}, ours {sums['ours'] / n:.1f} "
+          f"-> ours is {ratio:.2f}x faster (target >= {TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'NOT met'})")
+    frac = lambda a, b: counts[a] / max(counts[b], 1)  # noqa: E731
+    print("Mask agreement (our exact change maps as truth):")
+    print(f"  VOID 127 pixels where nothing changed (our mask 255): {frac('ref_127_where_ours_255', 'ref_127'):.2%} "
+          f"of {counts['ref_127']}; ours: 0 by construction")
+    print(f"  VOID grey pixels where hidden == removed exactly:   {frac('ref_grey_where_hidden_eq_removed', 'ref_grey'):.2%} "
+          f"of {counts['ref_grey']}")
+    print(f"  changed pixels (hidden != removed) VOID misses:     {frac('changed_hidden_removed_missed', 'changed_hidden_removed'):.2%} "
+          f"of {counts['changed_hidden_removed']}")
+    print(f"  our non-255 pixels VOID leaves 255:                 {frac('ours_changed_ref_255', 'ours_changed'):.2%} "
+          f"of {counts['ours_changed']} (incl. the removed object's own shadow)")
+    at_issue = (W, H, args.frames, args.spp) == ISSUE_SIZE
+    how = extrapolate(ours.timings_s, beauty_keys, (W, H, args.frames), args.spp)[1]
+    label = "measured" if at_issue else f"extrapolated from {W}x{H}x{args.frames} at {args.spp} spp: {how}"
+    print(f"Samples per CPU-hour at 256x256x48, 16 spp ({label}): "
+          f"ours {3600 * n / sums['ours_issue']:.1f}, VOID {3600 * n / sums['void_issue']:.1f} "
+          f"(ratio {sums['void_issue'] / sums['ours_issue']:.2f})")
+    if args.json:
+        args.json.write_text(json.dumps({"args": vars(args) | {"json": str(args.json)}, "rows": rows,
+                                         "agreement": dict(counts), "ratio": ratio}, indent=2, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
