@@ -219,9 +219,10 @@ class RasterRenderer(Renderer):
 
     name = "raster"
 
-    def __init__(self, shadow_map_size: int | None = None, specular: bool = True):
+    def __init__(self, shadow_map_size: int | None = None, specular: bool = True, reuse_frames: bool = True):
         self.shadow_map_size = shadow_map_size  # None: scaled with the output size
         self.specular = specular
+        self.reuse_frames = reuse_frames  # copy hidden frames that must equal removed ones
         self._ctx = None
         self._size = None
 
@@ -294,13 +295,18 @@ class RasterRenderer(Renderer):
             models_full = model_matrices(poses_full)
             models_removed = model_matrices(poses_removed)
             visible_all = np.ones(len(scene.objects), bool)
-            views = {}
-            for name, models, visible in (
-                ("full", models_full, visible_all),
-                ("hidden", models_full, ~removed),
-                ("removed", models_removed, ~removed),
-            ):
-                views[name] = self._render_view(scene, vaos, shadow_vaos, cams, models, visible)
+            views = {
+                "full": self._render_view(scene, vaos, shadow_vaos, cams, models_full, visible_all),
+                "removed": self._render_view(scene, vaos, shadow_vaos, cams, models_removed, ~removed),
+            }
+            # hidden and removed draw the same objects; at frames where every kept object has
+            # bit-identical poses in both runs (before the first contact, or always when nothing
+            # interacts) the two images are the same, so those frames are copied, not drawn
+            kept = ~removed
+            same = np.all(poses_full[:, kept] == poses_removed[:, kept], axis=(1, 2)) & self.reuse_frames
+            views["hidden"] = self._render_view(
+                scene, vaos, shadow_vaos, cams, models_full, kept, copy_from=views["removed"], skip=same
+            )
         finally:
             for obj in vaos + shadow_vaos + buffers:
                 obj.release()
@@ -336,11 +342,14 @@ class RasterRenderer(Renderer):
         self._sky = tuple(round(float(c) ** (1 / 2.2) * 255) / 255 for c in scene.background)
         self._far = float(scene.camera.far_m)
 
-    def _render_view(self, scene, vaos, shadow_vaos, cams, models, visible) -> RenderPasses:
+    def _render_view(self, scene, vaos, shadow_vaos, cams, models, visible, copy_from=None, skip=None) -> RenderPasses:
+        """Render one view; frames flagged in ``skip`` are taken from ``copy_from`` instead."""
         ctx, prog, T = self._ctx, self._prog, len(cams)
         W, H = scene.width, scene.height
         rgb = np.empty((T, H, W, 3), np.uint8)
         iddepth = np.empty((T, H, W, 2), np.float32)
+        if skip is None:
+            skip = np.zeros(T, bool)
         floor = scene.floor
         floor_prog = self._progs[_PATTERNS.get(floor.pattern, 2)]
         _set(floor_prog, "u_albedo", tuple(floor.color))
@@ -349,6 +358,8 @@ class RasterRenderer(Renderer):
         objects = [(k, o) for k, o in enumerate(scene.objects) if visible[k]]
         materials = [self._material(o) for _, o in objects]
         for t in range(T):
+            if skip[t]:
+                continue
             drawn = [(k, o, m) for (k, o), m in zip(objects, materials) if np.isfinite(models[t, k]).all()]
             # 1. shadow map from the sun
             self._shadow_fbo.use()
@@ -379,10 +390,13 @@ class RasterRenderer(Renderer):
             vaos[0].render()
             self._fbo.read_into(rgb[t], components=3, attachment=0)
             self._fbo.read_into(iddepth[t], components=2, attachment=1, dtype="f4")
+        iddepth[skip] = 0.0  # never drawn; replaced below
         # GL rows run bottom-up
         rgb = np.ascontiguousarray(rgb[:, ::-1])
         ids = np.ascontiguousarray(iddepth[:, ::-1, :, 0]).astype(np.int32)
         depth = np.ascontiguousarray(iddepth[:, ::-1, :, 1])
+        if skip.any():
+            rgb[skip], ids[skip], depth[skip] = copy_from.rgb[skip], copy_from.ids[skip], copy_from.depth[skip]
         return RenderPasses(rgb=rgb, ids=ids, signature=rgb, depth=depth)
 
     def _material(self, obj) -> tuple[float, float]:
@@ -397,6 +411,7 @@ class RasterRenderer(Renderer):
             "backend": "moderngl/EGL",
             "shading": "lambert+ambient+blinn-phong, bilinear PCF sun shadow map",
             "antialiasing": "none",
+            "reuse_frames": self.reuse_frames,
             "shadow_map_size": self.shadow_map_size or "auto",
         }
 

@@ -132,3 +132,21 @@ def test_id_and_depth_passes_agree_with_the_camera(make_config):
     ys, xs = np.nonzero(views.full.ids[0] == 1)
     assert abs(xs.mean() - px[0]) < 1.5 and abs(ys.mean() - px[1]) < 1.5
     assert not (views.hidden.ids == 1).any()
+
+
+@pytest.mark.parametrize("fixture", ["collision", "occlusion"])
+def test_copied_hidden_frames_equal_drawn_ones(fixture, request):
+    """Hidden frames where no kept object moves differently are copied from the removed
+    view; drawing them gives exactly the same passes."""
+    from simulate.render.raster import RasterRenderer
+
+    draw, views = request.getfixturevalue(fixture)
+    drawn = RasterRenderer(reuse_frames=False).render_views(draw.scene, draw.full.poses, draw.removed.poses)
+    kept = ~draw.scene.removed_mask()
+    same = np.all(draw.full.poses[:, kept] == draw.removed.poses[:, kept], axis=(1, 2))
+    assert same.any()  # the shortcut is exercised
+    for name in ("full", "hidden", "removed"):
+        a, b = getattr(views, name), getattr(drawn, name)
+        np.testing.assert_array_equal(a.rgb, b.rgb)
+        np.testing.assert_array_equal(a.ids, b.ids)
+        np.testing.assert_array_equal(a.depth, b.depth)
