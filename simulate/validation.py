@@ -31,9 +31,14 @@ FLOOR_MARGIN_M = 1.0
 
 
 def rotation_deg(q0: np.ndarray, q1: np.ndarray) -> np.ndarray:
-    """Angle between quaternions (elementwise over leading dims), degrees."""
-    d = np.abs(np.sum(q0 * q1, axis=-1)).clip(0, 1)
-    return np.degrees(2 * np.arccos(d))
+    """Angle between quaternions (elementwise over leading dims), degrees.
+
+    From the chord between the unit quaternions (exactly 0 for equal ones; arccos of the
+    dot product is not, near 1).
+    """
+    sign = np.where(np.sum(q0 * q1, axis=-1, keepdims=True) < 0, -1.0, 1.0)
+    chord = np.linalg.norm(q0 - sign * q1, axis=-1)
+    return np.degrees(4 * np.arcsin(np.clip(chord / 2, 0, 1)))
 
 
 def motion(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
