@@ -105,15 +105,15 @@ def parse_resolution(text: str | tuple | list) -> tuple[int, int]:
 
 
 def _opt(help_text: str, **extra) -> Any:
-    return field(default=None, metadata={"help": help_text, **extra})
+    return field(default=None, metadata={"help": f"{help_text} (default: the --config preset's)", **extra})
 
 
 @dataclass
 class TrainConfig:
-    data: str = field(default="", metadata={"help": "training dataset directory (ours or VOID's manifest layout)"})
-    out: str = field(default="", metadata={"help": "run directory: checkpoints, model/, metrics.csv, tensorboard/", "short": "-o"})
+    data: str = field(default="", metadata={"help": "training dataset directory, ours or VOID's manifest layout (required)"})
+    out: str = field(default="", metadata={"help": "run directory: checkpoints, model/, metrics.csv, tensorboard/ (required)", "short": "-o"})
     config: str = field(default="tiny", metadata={"help": "hyper-parameter preset", "choices": tuple(PRESETS)})
-    steps: int | None = _opt("optimizer steps in total (preset's if unset)")
+    steps: int | None = _opt("optimizer steps in total")
     mask_encoding: str = field(
         default="quad",
         metadata={"help": "mask conditioning: VOID's quadmask or the binary ablations", "choices": MASK_ENCODINGS},
@@ -134,7 +134,8 @@ class TrainConfig:
     frames: int | None = _opt("frames per training clip")
     stride: int | None = _opt("frame stride of a clip (VOID's video_sample_stride)")
     resolution: tuple[int, int] | None = field(
-        default=None, metadata={"help": "training frame size WxH", "parse": parse_resolution, "metavar": "WxH"}
+        default=None,
+        metadata={"help": "training frame size WxH (default: the --config preset's)", "parse": parse_resolution, "metavar": "WxH"},
     )
     inference_steps: int | None = _opt("DDIM steps when rendering validation samples")
     log_every: int | None = _opt("log loss and learning rate every N steps")

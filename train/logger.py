@@ -70,7 +70,7 @@ class RunLogger:
         require("tensorboard")
         from torch.utils.tensorboard import SummaryWriter
 
-        self.tb = SummaryWriter(str(self.run_dir / TENSORBOARD_DIR), purge_step=start_step + 1 if start_step else None)
+        self.tb = SummaryWriter(str(self.run_dir / TENSORBOARD_DIR), purge_step=start_step + 1)
         if progress:
             from tqdm.auto import tqdm
 

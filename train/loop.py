@@ -29,6 +29,7 @@ log, validate (``train/validation.py``), checkpoint and export (``train/checkpoi
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -83,6 +84,10 @@ def build_model(cfg: TrainConfig):
     return model
 
 
+# Settings that fix the model's shape or the meaning of its inputs: a resumed run must match.
+RESUME_FIXED = ("config", "model", "mask_encoding", "frames", "resolution")
+
+
 def _prepare_run_dir(cfg: TrainConfig, dist: engine.DistInfo) -> tuple[Path, tuple[int, Path] | None]:
     run_dir = Path(cfg.out)
     latest = checkpoint.latest_checkpoint(run_dir)
@@ -91,10 +96,19 @@ def _prepare_run_dir(cfg: TrainConfig, dist: engine.DistInfo) -> tuple[Path, tup
             f"{run_dir}: already holds a training run (checkpoint at step {latest[0]}); pass --resume to "
             "continue it or choose another --out"
         )
+    saved_path = run_dir / checkpoint.CONFIG_JSON
+    if latest is not None and saved_path.is_file():
+        saved = json.loads(saved_path.read_text(encoding="utf-8"))
+        now = cfg.to_dict()
+        diff = [k for k in RESUME_FIXED if k in saved and saved[k] != now[k]]
+        if diff:
+            shown = "; ".join(f"{k}: {saved[k]} -> {now[k]}" for k in diff)
+            raise VoidError(f"{saved_path}: cannot resume with a different model or input: {shown}")
+    engine.barrier()  # every rank has read the old config before rank 0 replaces it
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         checkpoint.recover_export(run_dir)
-        atomic.write_json(run_dir / checkpoint.CONFIG_JSON, cfg.to_dict())
+        atomic.write_json(saved_path, cfg.to_dict())
     engine.barrier()
     return run_dir, (latest if cfg.resume else None)
 
@@ -156,6 +170,8 @@ def _train(cfg: TrainConfig, dist: engine.DistInfo, t0: float) -> TrainResult:
     log = RunLogger(run_dir, enabled=dist.is_main, start_step=start_step, total_steps=cfg.steps, progress=cfg.progress)
     if resume_from is not None:
         log.write(f"resumed {run_dir} at step {start_step}")
+    elif cfg.resume:
+        log.write(f"{run_dir}: no complete checkpoint to resume from; starting at step 0")
     val_note = f"validation on {len(val_ds)} {val_split} clips" if cfg.val_data else "validation on training clips (no --val-data)"
     log.write(
         f"training {sum(p.numel() for p in params):,} parameters on {len(train_ds)} samples, "
@@ -207,7 +223,8 @@ def _train(cfg: TrainConfig, dist: engine.DistInfo, t0: float) -> TrainResult:
         train_ds, cfg.batch_size, dist.rank, dist.world_size, start_step, cfg.steps, cfg.num_workers
     )
     budget_s = cfg.time_budget_minutes * 60 if cfg.time_budget_minutes else math.inf
-    reserve_s = 0.0  # measured cost of the final validation + checkpoint, kept out of the budget
+    # The final validation + checkpoint must fit in the budget too: keep their measured cost.
+    val_cost_s = ckpt_cost_s = 0.0
     step, loss_value, last_val, last_saved = start_step, math.nan, -1, start_step
     scores: dict[str, float] = {}
     stopped = False
@@ -238,15 +255,14 @@ def _train(cfg: TrainConfig, dist: engine.DistInfo, t0: float) -> TrainResult:
             t_val = time.perf_counter()
             scores = run_validation(step)
             row.update({f"val_psnr_{k}": v for k, v in scores.items()})
-            last_val, reserve_val = step, time.perf_counter() - t_val
-            reserve_s = max(reserve_s, reserve_val)
+            last_val, val_cost_s = step, time.perf_counter() - t_val
         log.log(step, row)
         if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
             t_ck = time.perf_counter()
             save(step)
-            last_saved = step
-            reserve_s = max(reserve_s, time.perf_counter() - t_ck)
-        if engine.any_rank(time.perf_counter() - t0 + reserve_s >= budget_s, dist.device) and step < cfg.steps:
+            last_saved, ckpt_cost_s = step, time.perf_counter() - t_ck
+        spent = time.perf_counter() - t0 + val_cost_s + ckpt_cost_s
+        if engine.any_rank(spent >= budget_s, dist.device) and step < cfg.steps:
             stopped = True
             log.write(f"time budget of {cfg.time_budget_minutes:g} min spent: stopping at step {step}")
             break

@@ -152,3 +152,39 @@ def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     (tmp_path / "notdata").mkdir()
     assert main(["train", "--data", str(tmp_path / "notdata"), "--out", str(tmp_path / "o")]) == 2
     assert "not a dataset directory" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_model(toy_dataset, tmp_path):
+    """SIGKILL a CLI run while it writes a checkpoint, resume it, compare with an unbroken run."""
+    import signal
+    import time
+
+    flags = [
+        "--data", str(toy_dataset), "--steps", "8", "--batch-size", "2", "--checkpoint-every", "2",
+        "--val-every", "0", "--val-samples", "1", "--inference-steps", "2", "--threads", "1", "--no-progress",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(key, None)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "train", "--out", str(out), *flags]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    target = out / "checkpoints" / "step_00000004"
+    deadline = time.monotonic() + 300
+    while not target.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    done = checkpoint.latest_checkpoint(out)
+    assert done is not None and done[0] in (2, 4)
+    resumed = subprocess.run(cmd + ["--resume"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    ref = tmp_path / "ref"
+    subprocess.run([sys.executable, "-m", "train", "--out", str(ref), *flags], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=400)
+    ref_w, got_w = _exported(ref), _exported(out)
+    assert all(torch.equal(ref_w[k], got_w[k]) for k in ref_w)
+    assert [r["loss"] for r in _metrics(out) if r["loss"]] == [r["loss"] for r in _metrics(ref) if r["loss"]]

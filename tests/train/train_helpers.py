@@ -7,7 +7,7 @@ from pathlib import Path
 from train.config import TrainConfig
 
 # Smaller than the `tiny` preset so a step costs milliseconds; same code paths.
-TEST_MODEL = {"latent": "pixel", "patch_pixels": 4, "num_layers": 1, "num_attention_heads": 2, "attention_head_dim": 16}
+TEST_MODEL = {"latent": "pixel", "patch_pixels": 4, "num_layers": 1, "num_attention_heads": 4, "attention_head_dim": 16}
 
 
 def make_config(data: Path, out: Path, **overrides) -> TrainConfig:
