@@ -119,3 +119,14 @@ def make_study(write_study):
 @pytest.fixture
 def methods_of():
     return trial_methods
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest installs the app script as ``sys.modules["__main__"]`` and leaves
+    it there; spawn-based process pools in later tests would then re-run the app in every
+    worker. Put the real main module back after each test."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
