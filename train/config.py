@@ -2,9 +2,9 @@
 
 A named preset (``--config tiny``) supplies every hyper-parameter; any flag given on the
 command line overrides its preset value. Fields left at ``None`` mean "take the preset's".
-The model's own hyper-parameters live in the preset's ``model`` dict and reach
-``VoidTransformer(**model)`` unchanged, so they are stored once, in the exported model's
-config, not here.
+The model's own hyper-parameters are the preset's ``model`` dict, passed to
+``VoidTransformer(**model)`` unchanged (plus the mask encoding and sample size); the exported
+model's config is where a trained model records them.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from void.errors import ConfigError
 MASK_ENCODINGS = ("quad", "binary-object", "binary-union")  # = void.quadmask.MASK_ENCODINGS
 ZERO_STAGES = (0, 1, 2)
 
-# Presets. ``tiny`` learns something real on 2 CPU cores in well under 30 minutes (see
-# README of the train package / the final report for the measured curve); ``small`` is a
-# larger pixel-space model for a GPU or a patient CPU; both stay in exact pixel latents
-# (pixel-unshuffle) so no VAE has to be trained or downloaded.
+# Presets. ``tiny`` learns something real on 2 CPU cores in well under 30 minutes: on 64
+# simulated 32x32x8 samples, 1500 steps took 15 min on a shared, loaded 2-core machine and
+# lifted held-out removed-region PSNR from the input copy's 8.1 dB to 12.5 dB. ``small`` is
+# a larger pixel-space model for a GPU or a patient CPU. Both stay in exact pixel latents
+# (pixel-unshuffle), so no VAE has to be trained or downloaded.
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
         # One token per 4x4 pixels (patch_size 1 over the 4x pixel-unshuffle): 48 values a

@@ -98,6 +98,8 @@ def test_resume_continues_exactly(reference_run, tmp_path):
     ref_w, got_w = _exported(Path(cfg.out)), _exported(out)
     assert all(torch.equal(ref_w[k], got_w[k]) for k in ref_w)
     assert not partial.exists()  # pruned once a newer checkpoint completed
+    with pytest.raises(VoidError, match="mask_encoding: quad -> binary-union"):
+        train(make_config(cfg.data, out, resume=True, mask_encoding="binary-union"))
 
 
 def test_two_process_data_parallel_stays_in_sync(toy_dataset, tmp_path):
