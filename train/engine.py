@@ -43,13 +43,20 @@ def free_port() -> int:
 
 
 
+# Variables this process set itself for a world of one; removed again by restore_env() so a
+# caller's later subprocesses (and libraries that read RANK) do not inherit them.
+_ENV_SET: list[str] = []
+
+
 def setup_distributed(local_rank: int | None = None) -> DistInfo:
     """Fill in a world of one unless a launcher did, and start the process group."""
     if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
         single = {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1"}
         single["MASTER_PORT"] = os.environ.get("MASTER_PORT") or str(free_port())
         for key, value in single.items():
-            os.environ.setdefault(key, value)
+            if key not in os.environ:
+                os.environ[key] = value
+                _ENV_SET.append(key)
     if local_rank is not None:
         os.environ["LOCAL_RANK"] = str(local_rank)
     os.environ.setdefault("LOCAL_RANK", os.environ.get("OMPI_COMM_WORLD_LOCAL_RANK", "0"))
@@ -204,6 +211,12 @@ def broadcast_object(obj: Any) -> Any:
     holder = [obj]
     torch.distributed.broadcast_object_list(holder, src=0)
     return holder[0]
+
+
+def restore_env() -> None:
+    """Drop the variables :func:`setup_distributed` set (the process group stays up)."""
+    while _ENV_SET:
+        os.environ.pop(_ENV_SET.pop(), None)
 
 
 def _destroy_process_group() -> None:

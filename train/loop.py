@@ -127,10 +127,15 @@ def _datasets(cfg: TrainConfig):
 def train(config: TrainConfig) -> TrainResult:
     """Run (or resume) one training run; see the module docstring."""
     t0 = time.perf_counter()
+    threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
-    dist = engine.setup_distributed(config.local_rank)
-    return _train(config, dist, t0)
+    try:
+        dist = engine.setup_distributed(config.local_rank)
+        return _train(config, dist, t0)
+    finally:  # leave a calling process (a notebook, a test session) as it was
+        torch.set_num_threads(threads)
+        engine.restore_env()
 
 
 def _train(cfg: TrainConfig, dist: engine.DistInfo, t0: float) -> TrainResult:
