@@ -27,8 +27,11 @@ Mask agreement uses our exact change maps as the truth of "the scene changed her
   changed: path-tracing noise crossed the threshold); also against the change VOID's grey
   mask is meant to find (hidden != removed);
 * missed: of the pixels that changed (hidden != removed), the fraction its grey mask leaves
-  unmarked; and of our non-255 pixels, the fraction VOID's mask leaves 255 (includes the
-  removed object's own shadow, which that recipe cannot see by construction).
+  unmarked (our "changed" includes faint changes: penumbrae, the contact band, a pixel of
+  footprint around every change), and of those where an object itself moved in or out
+  (ids differ), the fraction it leaves unmarked; and of our non-255 pixels, the fraction
+  VOID's mask leaves 255 (includes the removed object's own shadow, which that recipe
+  cannot see by construction).
 
 Timings on a shared machine are noisy; read the ratios, measured side by side.
 """
@@ -74,6 +77,7 @@ def void_mask(ref, removed_ids) -> tuple[np.ndarray, np.ndarray]:
 def agreement(ref_mask, grey, ours, our_mask) -> dict[str, int]:
     """Pixel counts for the agreement fractions (pooled over scenes by the caller)."""
     changed_hr = groundtruth.differs(ours.hidden, ours.removed)
+    ids_hr = ours.hidden.ids != ours.removed.ids  # an object is here in one view, not the other
     ref127 = ref_mask == quadmask.AFFECTED
     ours_changed = our_mask != quadmask.KEEP
     return {
@@ -83,6 +87,8 @@ def agreement(ref_mask, grey, ours, our_mask) -> dict[str, int]:
         "ref_grey_where_hidden_eq_removed": int((grey & ~changed_hr).sum()),
         "changed_hidden_removed": int(changed_hr.sum()),
         "changed_hidden_removed_missed": int((changed_hr & ~grey).sum()),
+        "object_moved": int(ids_hr.sum()),
+        "object_moved_missed": int((ids_hr & ~grey).sum()),
         "ours_changed": int(ours_changed.sum()),
         "ours_changed_ref_255": int((ours_changed & (ref_mask == quadmask.KEEP)).sum()),
         "pixels": int(our_mask.size),
@@ -200,6 +206,8 @@ def main(argv=None) -> int:
           f"of {counts['ref_grey']}")
     print(f"  changed pixels (hidden != removed) VOID misses:     {frac('changed_hidden_removed_missed', 'changed_hidden_removed'):.2%} "
           f"of {counts['changed_hidden_removed']}")
+    print(f"    of which pixels where an object moved in or out: {frac('object_moved_missed', 'object_moved'):.2%} "
+          f"of {counts['object_moved']}")
     print(f"  our non-255 pixels VOID leaves 255:                 {frac('ours_changed_ref_255', 'ours_changed'):.2%} "
           f"of {counts['ours_changed']} (incl. the removed object's own shadow)")
     at_issue = (W, H, args.frames, args.spp) == ISSUE_SIZE

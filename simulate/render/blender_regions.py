@@ -1,17 +1,19 @@
-"""Where the counterfactual views can differ from the full view, in screen rectangles.
+"""Where the counterfactual views can differ from the full view, and the render borders.
 
-The Cycles renderer re-renders the hidden and removed views only inside rectangles (Cycles
-render borders). Two kinds are computed here, both pure numpy (no Blender):
+The Cycles renderer renders its signature pass and re-renders the hidden and removed views
+only inside rectangles (Cycles render borders). Both kinds are computed here, pure numpy:
 
-* :func:`change_rects` - *before* rendering, a conservative bound from geometry alone: the
-  screen projection of every changed object's bounding box (in both of its poses) together
-  with its shadow volume (the box swept along every sun direction inside the sun's cone down
-  to the floor). The signature pass is lit by the sun alone, directly (no bounces, black
-  world), so a pixel's signature can only change if its camera ray or its sun rays meet a
-  changed object: exactly the pixels inside these projections. That is what makes the bound
-  exact rather than heuristic.
-* :func:`mask_rects` - *after* the signature pass, tight rectangles around the pixels whose
-  signatures actually differ, where the beauty pass must be re-rendered.
+* :func:`change_regions` - *before* rendering, a conservative bound from geometry alone: the
+  screen projection of every changed object's bounding box (in both of its poses, grown by
+  its contact band) together with its shadow volume (the box swept along every sun
+  direction inside the sun's cone down to the floor), as convex polygons. The signature
+  pass is lit by the sun alone, directly (no bounces, black world), so a pixel's signature
+  can only change if its camera ray or its sun rays meet a changed object: exactly the
+  pixels inside these projections. That is what makes the bound exact rather than
+  heuristic.
+* :func:`mask_rects` - rectangles covering a pixel mask, used for the polygons above and,
+  *after* the signature pass, for the pixels whose signatures actually differ, where the
+  beauty pass must be re-rendered.
 
 Rectangles are ``(x0, y0, x1, y1)`` in pixels, x right, y down, ``x1``/``y1`` exclusive.
 Adjacent rectangles are merged when one render of their union is cheaper than two renders
@@ -62,23 +64,25 @@ def clip_rect(rect: Rect, width: int, height: int) -> Rect | None:
 
 
 def merge_rects(rects: list[Rect], overhead_px: int = RENDER_OVERHEAD_PX) -> list[Rect]:
-    """Greedily merge rectangles while one render of a union costs less than two renders."""
-    out = [tuple(int(v) for v in r) for r in rects if rect_area(r) > 0]
-    merged = True
-    while merged and len(out) > 1:
-        merged = False
-        best = None
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                u = _union(out[i], out[j])
-                saving = rect_area(out[i]) + rect_area(out[j]) + overhead_px - rect_area(u)
-                if saving >= 0 and (best is None or saving > best[0]):
-                    best = (saving, i, j, u)
-        if best is not None:
-            _, i, j, u = best
-            out = [r for k, r in enumerate(out) if k not in (i, j)] + [u]
-            merged = True
-    return sorted(out)
+    """Greedily merge rectangles while one render of a union costs less than two renders.
+
+    Each step merges the pair with the largest saving ``area(a) + area(b) + overhead -
+    area(a | b)``, computed for all pairs at once.
+    """
+    r = np.asarray([q for q in rects if rect_area(q) > 0], dtype=np.int64).reshape(-1, 4)
+    while len(r) > 1:
+        area = (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])
+        lo = np.minimum(r[:, None, :2], r[None, :, :2])
+        hi = np.maximum(r[:, None, 2:], r[None, :, 2:])
+        union = (hi[..., 0] - lo[..., 0]) * (hi[..., 1] - lo[..., 1])
+        saving = area[:, None] + area[None, :] + overhead_px - union
+        np.fill_diagonal(saving, -1)
+        i, j = np.unravel_index(int(np.argmax(saving)), saving.shape)
+        if saving[i, j] < 0:
+            break
+        merged = np.concatenate([lo[i, j], hi[i, j]])
+        r = np.concatenate([np.delete(r, [i, j], axis=0), merged[None]])
+    return sorted(tuple(int(v) for v in q) for q in r)
 
 
 def rects_mask(rects: list[Rect], width: int, height: int) -> np.ndarray:
@@ -140,9 +144,13 @@ def world_corners(obj: ObjectSpec, pose: np.ndarray, pad_m: float = 0.0) -> np.n
 
 
 def contact_band_m(obj: ObjectSpec, band: float) -> float:
-    """Contact band of an object: ``band`` times its largest half extent (a sphere's radius)."""
+    """Contact band of an object: ``band`` times its middle half extent.
+
+    A sphere's radius, a cube's half side; for a plank its half width, not its half length:
+    how far an object's bounce light and sky occlusion reach scales with its girth.
+    """
     lo, hi = local_bounds(obj)
-    return float(band * np.max(hi - lo) / 2)
+    return float(band * np.median(hi - lo) / 2)
 
 
 def sun_directions(light: LightSpec, rim: int = SUN_RIM_SAMPLES) -> np.ndarray:
@@ -179,33 +187,79 @@ def shadow_points(corners: np.ndarray, directions: np.ndarray) -> np.ndarray | N
     return np.concatenate([hits.reshape(-1, 2), np.zeros((hits.shape[0] * hits.shape[1], 1))], axis=1)
 
 
-def screen_rect(points: np.ndarray, scene: SceneSpec, frame: int, margin_px: int) -> Rect | None:
-    """Bounding pixel rectangle of the projection of ``points``, clipped to the image.
+def convex_hull(points: np.ndarray) -> np.ndarray:
+    """Counter-clockwise convex hull ``(K, 2)`` of 2-D points (Andrew's monotone chain)."""
+    pts = sorted(set(map(tuple, np.asarray(points, dtype=np.float64))))
+    if len(pts) <= 2:
+        return np.asarray(pts)
 
-    Returns the whole image when a point is behind the camera (its projection is
-    meaningless), None when the rectangle misses the image.
+    def half(seq):
+        out: list = []
+        for p in seq:
+            while len(out) >= 2 and (out[-1][0] - out[-2][0]) * (p[1] - out[-2][1]) - (out[-1][1] - out[-2][1]) * (
+                p[0] - out[-2][0]
+            ) <= 0:
+                out.pop()
+            out.append(p)
+        return out
+
+    lower, upper = half(pts), half(reversed(pts))
+    return np.asarray(lower[:-1] + upper[:-1])
+
+
+def fill_hull(mask: np.ndarray, hull: np.ndarray, margin_px: float) -> None:
+    """Set the pixels of ``mask`` whose centres lie within ``margin_px`` of the convex ``hull``.
+
+    "Within" is measured per edge (each edge line pushed out by the margin), a superset of
+    the rounded offset polygon: conservative.
     """
-    W, H = scene.width, scene.height
-    proj = project(points, scene.camera, frame, scene.num_frames, W, H)
-    if np.any(proj[:, 2] <= scene.camera.near_m):
-        return (0, 0, W, H)
-    x0 = math.floor(float(proj[:, 0].min())) - margin_px
-    y0 = math.floor(float(proj[:, 1].min())) - margin_px
-    x1 = math.ceil(float(proj[:, 0].max())) + margin_px
-    y1 = math.ceil(float(proj[:, 1].max())) + margin_px
-    return clip_rect((x0, y0, x1, y1), W, H)
+    H, W = mask.shape
+    x0 = max(0, math.floor(hull[:, 0].min() - margin_px))
+    x1 = min(W, math.ceil(hull[:, 0].max() + margin_px) + 1)
+    y0 = max(0, math.floor(hull[:, 1].min() - margin_px))
+    y1 = min(H, math.ceil(hull[:, 1].max() + margin_px) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return
+    ys, xs = np.mgrid[y0:y1, x0:x1]
+    px, py = xs + 0.5, ys + 0.5
+    inside = np.ones(px.shape, bool)
+    if len(hull) >= 3:
+        # convex_hull turns left at every vertex, so inside is where every cross product >= 0.
+        for a, b in zip(hull, np.roll(hull, -1, axis=0)):
+            e = b - a
+            length = math.hypot(e[0], e[1])
+            if length == 0:
+                continue
+            cross = e[0] * (py - a[1]) - e[1] * (px - a[0])
+            inside &= cross >= -margin_px * length
+    else:  # a point or a segment: a box around it
+        inside &= (px >= hull[:, 0].min() - margin_px) & (px <= hull[:, 0].max() + margin_px)
+        inside &= (py >= hull[:, 1].min() - margin_px) & (py <= hull[:, 1].max() + margin_px)
+    mask[y0:y1, x0:x1] |= inside
 
 
-def object_rect(
-    scene: SceneSpec, obj: ObjectSpec, pose: np.ndarray, frame: int, margin_px: int, pad_m: float = 0.0
-) -> Rect | None:
-    """Screen rectangle of an object at ``pose`` grown by ``pad_m`` (its contact band) and
-    of everything its sun shadow can reach."""
+def fill_object(
+    mask: np.ndarray, scene: SceneSpec, obj: ObjectSpec, pose: np.ndarray, frame: int, margin_px: float,
+    pad_m: float = 0.0,
+) -> None:
+    """Mark the screen region of an object at ``pose`` grown by ``pad_m`` (its contact band)
+    and of everything its sun shadow can reach: the projection of the convex hull of its
+    bounding box and the box's shadow on the floor.
+
+    The whole image when the sun is at the horizon or a point is behind the camera (the
+    projection is then meaningless).
+    """
     corners = world_corners(obj, pose, pad_m)
     floor_hits = shadow_points(corners, sun_directions(scene.light))
     if floor_hits is None:
-        return (0, 0, scene.width, scene.height)
-    return screen_rect(np.concatenate([corners, floor_hits]), scene, frame, margin_px)
+        mask[:] = True
+        return
+    pts = np.concatenate([corners, floor_hits])
+    proj = project(pts, scene.camera, frame, scene.num_frames, scene.width, scene.height)
+    if np.any(proj[:, 2] <= scene.camera.near_m):
+        mask[:] = True
+        return
+    fill_hull(mask, convex_hull(proj[:, :2]), margin_px)
 
 
 def moved_objects(poses_full: np.ndarray, poses_removed: np.ndarray, tol: float) -> np.ndarray:
@@ -221,15 +275,19 @@ def moved_objects(poses_full: np.ndarray, poses_removed: np.ndarray, tol: float)
 
 
 class ChangeRegions(NamedTuple):
-    """Per frame, rectangles bounding where the views can differ."""
+    """Per frame, where the views can differ: boolean masks ``(T, H, W)`` and rectangles
+    covering them (the render borders)."""
 
-    removed: list[list[Rect]]  # the removed objects: where hidden can differ from full
-    moved: list[list[Rect]]  # the moved objects, both poses: where hidden can differ from removed
-    union: list[list[Rect]]  # both: where removed can differ from full
+    removed: np.ndarray  # the removed objects: where hidden can differ from full
+    moved: np.ndarray  # the moved objects, both poses: where hidden can differ from removed
+    union: np.ndarray  # both: where removed can differ from full
+    removed_rects: list[list[Rect]]
+    moved_rects: list[list[Rect]]
+    union_rects: list[list[Rect]]
 
 
-def change_rects(
-    scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray, moved: np.ndarray, margin_px: int,
+def change_regions(
+    scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray, moved: np.ndarray, margin_px: float,
     band: float = 0.0, overhead_px: int = SIGNATURE_OVERHEAD_PX,
 ) -> ChangeRegions:
     """Conservative screen bounds of every change, per frame.
@@ -240,21 +298,22 @@ def change_rects(
     """
     removed_ids = set(scene.removed_ids)
     pads = {o.id: contact_band_m(o, band) for o in scene.objects}
-    out = ChangeRegions([], [], [])
-    for t in range(poses_full.shape[0]):
-        gone, shifted = [], []
+    T, H, W = poses_full.shape[0], scene.height, scene.width
+    gone = np.zeros((T, H, W), bool)
+    shifted = np.zeros((T, H, W), bool)
+    for t in range(T):
         for i, obj in enumerate(scene.objects):
             if obj.id in removed_ids and np.isfinite(poses_full[t, i]).all():
-                gone.append(object_rect(scene, obj, poses_full[t, i], t, margin_px, pads[obj.id]))
+                fill_object(gone[t], scene, obj, poses_full[t, i], t, margin_px, pads[obj.id])
             elif moved[t, i]:
-                shifted.append(object_rect(scene, obj, poses_full[t, i], t, margin_px, pads[obj.id]))
-                shifted.append(object_rect(scene, obj, poses_removed[t, i], t, margin_px, pads[obj.id]))
-        gone = [r for r in gone if r is not None]
-        shifted = [r for r in shifted if r is not None]
-        out.removed.append(merge_rects(gone, overhead_px))
-        out.moved.append(merge_rects(shifted, overhead_px))
-        out.union.append(merge_rects(gone + shifted, overhead_px))
-    return out
+                fill_object(shifted[t], scene, obj, poses_full[t, i], t, margin_px, pads[obj.id])
+                fill_object(shifted[t], scene, obj, poses_removed[t, i], t, margin_px, pads[obj.id])
+    union = gone | shifted
+
+    def cover(masks):
+        return [mask_rects(m, 0, overhead_px=overhead_px) for m in masks]
+
+    return ChangeRegions(gone, shifted, union, cover(gone), cover(shifted), cover(union))
 
 
 def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: int = RENDER_OVERHEAD_PX) -> list[Rect]:

@@ -8,7 +8,9 @@ Per pixel, ``(T, H, W, 4)`` float32, compared with exact equality:
 2. texture code (emission): the hit point in its object's own frame, for textured surfaces
    (wood, patterned floor) only;
 3. contact proximity: how close the pixel's surface point is to a changed object (removed
-   or moved), ``sum(max(0, 1 - distance / band))``, from analytic distances in numpy.
+   or moved), ``sum(max(0, 1 - distance / band))``, from analytic distances in numpy;
+4-5. a 48-bit hash (two exact 24-bit integers) of channels 0-3 and the ids over the pixel's
+   3x3 neighbourhood: a pixel next to a change counts as changed.
 
 Like the rasterizer's RGB signature it codes appearance, not geometry: a plain face that
 slides along itself or along its normal looks the same and is not a change, so the two
@@ -22,6 +24,12 @@ object's colour bleeding onto the floor and its contact occlusion of the sky). W
 those pixels would keep the full render's values in the target, a faint ghost of the
 removed object; with it they are marked and re-rendered. It is exactly zero beyond the band,
 so it never marks pixels far from a change.
+
+Channels 4-5 cover the gap between the signature's few samples and the beauty's many: the
+beauty pass's pixel filter reaches into neighbouring pixels, and at the outer edge of a soft
+shadow a few of its 16 samples can be shadowed where none of the signature's 4 are. Without
+them the target keeps a dotted trace of the removed object's penumbra (seen at 256x256);
+with them every pixel within one pixel of a detected change is re-rendered.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import numpy as np
 from simulate.render.blender_regions import contact_band_m, local_bounds, quat_rotate
 from simulate.scene import ObjectSpec, SceneSpec, camera_at, look_at_matrix
 
-CHANNELS = ("sun_shading", "id_code", "texture_code", "contact_proximity")
+CHANNELS = ("sun_shading", "id_code", "texture_code", "contact_proximity", "neighbourhood_hash_lo", "neighbourhood_hash_hi")
 UNRENDERED = -1.0  # channels 0-2 outside the signature regions (renders are >= 0)
 # Signature values are snapped to multiples of this. Within one worker equal inputs give
 # bit-identical floats anyway; across processes Cycles can differ in the last bit (see
@@ -54,7 +62,7 @@ def assemble(full, sig: dict, T: int, H: int, W: int) -> dict[str, dict]:
     and depth from its beauty render outside its signature rectangles.
     """
     base_sig = np.full((T, H, W, len(CHANNELS)), UNRENDERED, np.float32)
-    base_sig[..., 3] = 0.0
+    base_sig[..., 3:] = 0.0
     full_view = {"ids": full.ids.copy(), "depth": full.depth.copy(), "sig": base_sig}
     _fill(full_view, sig["full"])
     removed = {k: a.copy() for k, a in full_view.items()}
@@ -132,9 +140,16 @@ def proximity(points: np.ndarray, objects: list[tuple[ObjectSpec, np.ndarray, fl
     for obj, pose, band in objects:
         if band <= 0:
             continue
+        # Only points within the bounding sphere grown by the band can get a non-zero term.
+        lo, hi = local_bounds(obj)
+        reach = float(np.linalg.norm(np.maximum(np.abs(lo), np.abs(hi)))) + band
+        near = ok.copy()
+        near[ok] = np.sum((points[ok] - pose[:3]) ** 2, axis=1) < reach * reach
+        if not near.any():
+            continue
         q = np.asarray(pose[3:7], dtype=np.float64) * [-1, -1, -1, 1]  # inverse rotation
-        local = quat_rotate(q, points[ok] - pose[:3])
-        total[ok] += np.maximum(0.0, 1.0 - np.maximum(distance(obj, local), 0.0) / band)
+        local = quat_rotate(q, points[near] - pose[:3])
+        total[near] += np.maximum(0.0, 1.0 - np.maximum(distance(obj, local), 0.0) / band)
     return total.astype(np.float32)
 
 
@@ -158,3 +173,44 @@ def distance(obj: ObjectSpec, p: np.ndarray) -> np.ndarray:
     c, half = (lo + hi) / 2, (hi - lo) / 2
     q = np.abs(p - c) - half
     return np.linalg.norm(np.maximum(q, 0), axis=1) + np.minimum(q.max(1), 0)
+
+
+def add_neighbourhood(views: dict[str, dict], region: np.ndarray) -> None:
+    """Fill channels 4-5 inside ``region`` (the signature was rendered there).
+
+    Outside the region the views are equal, and so are their neighbourhoods as long as the
+    region extends at least one pixel beyond every change (its margin is two).
+    """
+    for t in range(region.shape[0]):
+        ys, xs = np.nonzero(region[t])
+        if len(ys) == 0:
+            continue
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        inside = region[t, y0:y1, x0:x1]
+        for v in views.values():
+            h = neighbourhood_hash(v["sig"][t, ..., :4], v["ids"][t], (y0, y1, x0, x1))
+            v["sig"][t, y0:y1, x0:x1, 4][inside] = (h & np.uint64(0xFFFFFF)).astype(np.float32)[inside]
+            v["sig"][t, y0:y1, x0:x1, 5][inside] = ((h >> np.uint64(24)) & np.uint64(0xFFFFFF)).astype(np.float32)[inside]
+
+
+_FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
+
+
+def neighbourhood_hash(sig: np.ndarray, ids: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """FNV-1a over the bit patterns of ``sig`` (H, W, C) float32 and ``ids`` in each pixel's
+    3x3 neighbourhood (edges clamped), for the pixels of ``box`` = (y0, y1, x0, x1)."""
+    y0, y1, x0, x1 = box
+    H, W = ids.shape
+    values = np.concatenate([np.ascontiguousarray(sig).view(np.uint32), ids.astype(np.uint32)[..., None]], axis=-1)
+    rows = np.clip(np.arange(y0 - 1, y1 + 1), 0, H - 1)
+    cols = np.clip(np.arange(x0 - 1, x1 + 1), 0, W - 1)
+    window = values[rows][:, cols].astype(np.uint64)
+    h = np.full((y1 - y0, x1 - x0), _FNV_OFFSET, np.uint64)
+    with np.errstate(over="ignore"):
+        for dy in range(3):
+            for dx in range(3):
+                nb = window[dy : dy + y1 - y0, dx : dx + x1 - x0]
+                for c in range(nb.shape[-1]):
+                    h ^= nb[..., c]
+                    h *= _FNV_PRIME  # wraps modulo 2**64, as FNV intends
+    return h

@@ -99,8 +99,8 @@ class Session:
         """Switch between the beauty look and the signature look (same geometry).
 
         The signature pass is what change detection compares exactly. It is lit by the sun
-        alone (black world), direct light only (no bounces), on id-tinted diffuse surfaces,
-        with a fixed seed and always on the CPU. Then (1) equal inputs give bit-identical
+        alone (black world), direct light only (no bounces), on the coded signature material
+        (blender_scene), with a fixed seed and always on the CPU. Then (1) equal inputs give bit-identical
         pixels: same seed, same rays, and no GPU atomics reordering float sums; (2) a pixel
         can only change if its camera rays or its sun rays meet a changed object, which
         bounds where it must be rendered (see blender_regions) and keeps bounce noise and

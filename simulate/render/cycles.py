@@ -72,7 +72,7 @@ class CyclesRenderer(Renderer):
     passes; ``device="gpu"`` renders them with OptiX or CUDA (the signature pass stays on the
     CPU so it is bit-exact). ``signature_spp`` samples the sun's disc and each pixel's
     footprint for change detection. ``contact_band`` (a fraction of each changed object's
-    largest half extent) marks and re-renders surfaces that close to a changed object, where its
+    middle half extent) marks and re-renders surfaces that close to a changed object, where its
     indirect light changes (see :mod:`simulate.render.blender_signature`); 0 turns it off.
     ``threads`` = 0 lets Cycles use every core.
     """
@@ -129,8 +129,8 @@ class CyclesRenderer(Renderer):
         moved = regions.moved_objects(pf, pr, self.pose_tol)
         both = np.isfinite(pf).all(-1) & np.isfinite(pr).all(-1)
         pr = np.where((both & ~moved)[..., None], pf, pr)
-        bounds = regions.change_rects(scene, pf, pr, moved, self.margin_px, self.contact_band)
-        region = np.stack([regions.rects_mask(r, W, H) for r in bounds.union])
+        bounds = regions.change_regions(scene, pf, pr, moved, self.margin_px, self.contact_band)
+        region = np.stack([regions.rects_mask(r, W, H) for r in bounds.union_rects])  # rendered there
         timings["regions"] = time.process_time() - t0
 
         with _Worker(self, scene, pf, pr) as worker:
@@ -139,15 +139,16 @@ class CyclesRenderer(Renderer):
             # Removed can differ from full anywhere in the union; hidden differs from removed
             # only around the moved objects, and elsewhere takes removed's values.
             sig = {
-                "full": worker.render("signature", "full", _frames(bounds.union)),
-                "removed": worker.render("signature", "removed", _frames(bounds.union)),
-                "hidden": worker.render("signature", "hidden", _frames(bounds.moved)),
+                "full": worker.render("signature", "full", _frames(bounds.union_rects)),
+                "removed": worker.render("signature", "removed", _frames(bounds.union_rects)),
+                "hidden": worker.render("signature", "hidden", _frames(bounds.moved_rects)),
             }
 
             # 2. Exact change maps from the signature passes (outside the region all equal).
             t0 = time.process_time()
             views = signature.assemble(full, sig, T, H, W)
             signature.add_proximity(scene, views, region, pf, pr, moved, self.contact_band)
+            signature.add_neighbourhood(views, region)
             diff_rf = _differs(views["removed"], views["full"], region)
             diff_hf = _differs(views["hidden"], views["full"], region)
             diff_hr = _differs(views["hidden"], views["removed"], region)
@@ -202,7 +203,7 @@ class CyclesRenderer(Renderer):
             "renders": {"beauty_full": full.renders, "signature": sum(s.renders for s in sig.values()),
                         "beauty_removed": removed.renders, "beauty_hidden": hidden.renders},
             "border_rects": {
-                "signature": {"full": bounds.union, "removed": bounds.union, "hidden": bounds.moved},
+                "signature": {"full": bounds.union_rects, "removed": bounds.union_rects, "hidden": bounds.moved_rects},
                 "beauty": {"removed": beauty_rects_r, "hidden": beauty_rects_h},
             },
             "bit_reproducible": worker.ready.get("aslr_off", False),

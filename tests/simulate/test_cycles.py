@@ -71,27 +71,43 @@ def test_missing_bpy_names_the_extra(monkeypatch):
         CyclesRenderer()
 
 
-def test_change_rects_contain_object_and_shadow():
+def test_change_regions_contain_object_and_shadow():
     scene, full, removed = make_scene(size=64)
     moved = regions.moved_objects(full, removed, 1e-6)
-    bounds = regions.change_rects(scene, full, removed, moved, margin_px=0)
-    assert moved[:, 1].tolist() == [False, False, True, True]
-    assert [bool(r) for r in bounds.moved] == [False, False, True, True]
+    bounds = regions.change_regions(scene, full, removed, moved, margin_px=0)
+    assert moved[:, 1].tolist() == [False, False, True, True] and not moved[:, 2].any()
+    assert [bool(r) for r in bounds.moved_rects] == [False, False, True, True]
+    d = np.asarray(scene.light.sun_direction) / np.linalg.norm(scene.light.sun_direction)
     for t in range(scene.num_frames):
-        inside = regions.rects_mask(bounds.removed[t], 64, 64)
+        inside = bounds.removed[t]
         # sphere surface and its sun shadow on the floor, from first principles
-        c = full[t, 0, :3]
-        pts = c + RADIUS * _unit_sphere(400)
-        d = np.asarray(scene.light.sun_direction) / np.linalg.norm(scene.light.sun_direction)
+        pts = full[t, 0, :3] + RADIUS * _unit_sphere(400)
         shadow = pts - (pts[:, 2] / d[2])[:, None] * d
         for p in (pts, shadow):
             px = project(p, scene.camera, t, scene.num_frames, 64, 64)
             xy = px[:, :2].astype(int)
             ok = (xy >= 0).all(1) & (xy < 64).all(1)
             assert inside[xy[ok, 1], xy[ok, 0]].all()
-        union = regions.rects_mask(bounds.union[t], 64, 64)
-        assert union[inside].all() and union[regions.rects_mask(bounds.moved[t], 64, 64)].all()
-        assert inside.mean() < 0.5  # a bound, but not the whole image
+        assert bounds.union[t][inside].all() and bounds.union[t][bounds.moved[t]].all()
+        covered = regions.rects_mask(bounds.union_rects[t], 64, 64)
+        assert covered[bounds.union[t]].all()
+        assert 0 < inside.mean() < 0.3  # a bound, but not the whole image
+
+
+def test_convex_hull_fill_matches_polygon():
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(5, 35, size=(30, 2))
+    hull = regions.convex_hull(pts)
+    grown = np.zeros((40, 40), bool)
+    regions.fill_hull(grown, hull, 0.75)  # half a pixel diagonal: every point's pixel is in
+    assert grown[pts[:, 1].astype(int), pts[:, 0].astype(int)].all()
+    mask = np.zeros((40, 40), bool)
+    regions.fill_hull(mask, hull, 0.0)
+    assert not (mask & ~grown).any()
+    centres = np.stack(np.nonzero(mask)[::-1], 1) + 0.5
+    assert (centres.min(0) >= hull.min(0) - 1e-9).all() and (centres.max(0) <= hull.max(0) + 1e-9).all()
+    area = 0.5 * abs(np.dot(hull[:, 0], np.roll(hull[:, 1], -1)) - np.dot(hull[:, 1], np.roll(hull[:, 0], -1)))
+    assert abs(mask.sum() - area) < 0.15 * area
 
 
 def test_mask_rects_cover_and_merge():
