@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from void.configutil import check_writable as _check_writable, parse_resolution
 from void.errors import ConfigError
 
 FAMILIES = ("collision", "support", "domino", "carry", "occlusion")
@@ -15,14 +15,6 @@ EXECUTORS = ("local", "ray")
 CAMERA_MOTIONS = ("random", "static", "pan", "zoom")
 DEVICES = ("cpu", "gpu")
 
-
-def parse_resolution(text: str) -> tuple[int, int]:
-    """``"256x256"`` -> ``(256, 256)`` as (width, height)."""
-    try:
-        w, h = (int(v) for v in str(text).lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"--resolution must look like WxH (e.g. 256x256), got {text!r}") from None
-    return (w, h)
 
 
 def _families(value) -> list[str]:
@@ -109,17 +101,6 @@ class SimulateConfig:
     def height(self) -> int:
         return self.resolution[1]
 
-
-def _check_writable(out: Path) -> None:
-    probe = out
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise ConfigError(f"--out {out}: {probe} exists and is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {out}: {probe} is not writable")
 
 
 @dataclass

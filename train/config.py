@@ -9,11 +9,11 @@ model's config is where a trained model records them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from void.configutil import check_writable as _check_writable, parse_resolution
 from void.errors import ConfigError
 
 MASK_ENCODINGS = ("quad", "binary-object", "binary-union")  # = void.quadmask.MASK_ENCODINGS
@@ -93,16 +93,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-
-def parse_resolution(text: str | tuple | list) -> tuple[int, int]:
-    """``"64x48"`` -> ``(64, 48)`` as (width, height); tuples pass through."""
-    if isinstance(text, (tuple, list)):
-        return tuple(int(v) for v in text)  # type: ignore[return-value]
-    try:
-        w, h = (int(v) for v in str(text).lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"--resolution must look like WxH (e.g. 32x32), got {text!r}") from None
-    return (w, h)
 
 
 def _opt(help_text: str, **extra) -> Any:
@@ -231,15 +221,3 @@ class TrainConfig:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "local_rank"}
         out["resolution"] = list(self.resolution)
         return out
-
-
-def _check_writable(out: Path) -> None:
-    probe = out
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise ConfigError(f"--out {out}: {probe} exists and is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out {out}: {probe} is not writable")

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from void.configutil import parse_resolution as _parse_resolution
 from void.errors import ConfigError
 
-
-def _parse_resolution(text: str) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in str(text).lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"--resolution must look like WxH, got {text!r}") from None
-    return (w, h)
 
 
 @dataclass

@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -54,3 +57,19 @@ def test_quickstart_end_to_end_small(tmp_path):
     assert "psnr/affected" in summary["claim"]
     text = (out / "summary.md").read_text()
     assert "void-quad minus each other method" in text and "oracle-hidden" in text
+
+    # the README's follow-up commands on what quickstart produced, as a user runs them
+    def run(*args):
+        done = subprocess.run([sys.executable, "-m", "void.cli", *args], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    run("check", str(out / "data" / "test"))
+    run("preview", str(out / "data" / "test"), "--max-samples", "1")
+    assert list((out / "data" / "test" / "preview").glob("*.png"))
+    example = (Path(__file__).resolve().parents[2] / "configs" / "study.yaml").read_text()
+    (tmp_path / "study.yaml").write_text(example.replace("../runs/quickstart", str(out)))
+    run("study", "init", "--config", str(tmp_path / "study.yaml"), "--db", f"sqlite:///{tmp_path / 'study.db'}")
+    run("study", "analyze", "--db", f"sqlite:///{tmp_path / 'study.db'}", "--out", str(tmp_path / "study"))
+    run("leaderboard", "--results", str(out / "results"), "--study", str(tmp_path / "study"), "--out", str(tmp_path / "site2"))
+    assert (tmp_path / "site2" / "index.html").is_file()
