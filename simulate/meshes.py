@@ -74,6 +74,8 @@ def load_obj(rel_path: str) -> ObjMesh:
     f = np.asarray(faces, dtype=np.int64)
     if f.min() < 0 or f.max() >= len(v):
         raise MeshError(f"{path}: face index out of range")
+    if not np.isfinite(v[np.unique(f)]).all():
+        raise MeshError(f"{path}: non-finite vertex coordinates")
     return ObjMesh(v, f)
 
 
@@ -87,6 +89,16 @@ def mesh_extent(rel_path: str) -> np.ndarray:
     """Unscaled bounding-box size ``(3,)`` of an OBJ."""
     lo, hi = load_obj(rel_path).bounds
     return hi - lo
+
+
+@functools.lru_cache(maxsize=64)
+def usable(rel_path: str) -> bool:
+    """Whether an OBJ loads cleanly (pybullet_data ships one with NaN vertices: 168.obj)."""
+    try:
+        load_obj(rel_path)
+    except MeshError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=64)

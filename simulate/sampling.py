@@ -159,6 +159,8 @@ def make_object(
             mesh_key = choice(rng, list(NAMED_MESHES) + ["random"], p=[0.12] * 6 + [0.28])
         if mesh_key == "random":
             k = int(rng.integers(NUM_RANDOM_MESHES))
+            while not meshes.usable(f"random_urdfs/{k:03d}/{k:03d}.obj"):
+                k = (k + 1) % NUM_RANDOM_MESHES  # deterministic: the next mesh, no extra draw
             mesh_path, noun, upright = f"random_urdfs/{k:03d}/{k:03d}.obj", "rock", (0.0, 0.0, 0.0, 1.0)
         else:
             mesh_path, noun, upright = NAMED_MESHES[mesh_key]

@@ -55,3 +55,13 @@ def test_mesh_objects_are_centred_and_scaled_to_their_extent():
         np.testing.assert_allclose(hull.min(0), lo, atol=1e-6)
         np.testing.assert_allclose(hull.max(0), hi, atol=1e-6)
         assert meshes.bounding_radius(obj) >= np.linalg.norm(pos, axis=1).max() - 1e-6
+
+
+def test_broken_obj_is_refused_and_never_sampled():
+    from simulate import meshes as m
+
+    # pybullet_data ships random_urdfs/168/168.obj with NaN vertices
+    assert not m.usable("random_urdfs/168/168.obj")
+    with pytest.raises(m.MeshError, match="168.obj: non-finite"):
+        m.load_obj("random_urdfs/168/168.obj")
+    assert m.usable("random_urdfs/167/167.obj")
