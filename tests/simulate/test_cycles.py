@@ -262,6 +262,25 @@ def test_agrees_with_the_fast_renderer(rendered):
 
 @blender
 @pytest.mark.blender
+@pytest.mark.skipif(not deps.available("moderngl"), reason="moderngl not installed")
+def test_wide_frame_keeps_the_vertical_fov():
+    """fov is vertical for any aspect: ids must match the rasterizer's on a 48x24 frame too."""
+    from simulate.render.cycles import CyclesRenderer
+    from simulate.render.raster import RasterRenderer
+
+    scene, full, removed = make_scene(size=24, frames=2)
+    scene.width = 48
+    scene.camera.motion, scene.camera.motion_amount = "zoom", 0.2  # fov changes per frame
+    cyc = CyclesRenderer(spp=1).render_views(scene, full, removed)
+    fast = RasterRenderer().render_views(scene, full, removed)
+    assert cyc.full.ids.shape == (2, 24, 48)
+    for oid in (SPHERE, BOX, DUCK):
+        a, b = fast.full.ids == oid, cyc.full.ids == oid
+        assert (a & b).sum() >= 0.6 * max(a.sum(), b.sum()) > 0
+
+
+@blender
+@pytest.mark.blender
 def test_gpu_request_without_gpu_is_a_clear_error():
     import shutil
 
