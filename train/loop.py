@@ -216,7 +216,7 @@ def _train(cfg: TrainConfig, dist: engine.DistInfo, t0: float) -> TrainResult:
             if cfg.bf16:
                 export = module.__class__.from_config(module.config)
                 export.load_state_dict(weights)
-            info = {"train_steps": step, "train_config": cfg.to_dict(), "run_dir": str(run_dir.resolve())}
+            info = {"train_steps": step, "inference_steps": cfg.inference_steps, "train_config": cfg.to_dict(), "run_dir": str(run_dir.resolve())}
             checkpoint.export_model(run_dir, export, scheduler, info)
             checkpoint.mark_complete(checkpoint.checkpoints_dir(run_dir) / checkpoint.tag_for(step), step)
             checkpoint.prune(run_dir)
