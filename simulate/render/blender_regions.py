@@ -33,10 +33,10 @@ from simulate.scene import LightSpec, ObjectSpec, SceneSpec, project
 Rect = tuple[int, int, int, int]
 
 # One Cycles render call costs ~12 CPU-ms whatever its size (Blender's render pipeline and
-# scene sync, measured); in pixels that is about 2400 of the signature pass (4 spp, direct
+# scene sync, measured); in pixels that is about 4000 of the signature pass (2 spp, direct
 # light) and about 5760 / spp of a beauty pass. Rectangles are merged by these costs.
 RENDER_OVERHEAD_PX = 2048
-SIGNATURE_OVERHEAD_PX = 2400
+SIGNATURE_OVERHEAD_PX = 4000
 
 
 def beauty_overhead_px(spp: int) -> int:

@@ -27,7 +27,7 @@ so it never marks pixels far from a change.
 
 Channels 4-5 cover the gap between the signature's few samples and the beauty's many: the
 beauty pass's pixel filter reaches into neighbouring pixels, and at the outer edge of a soft
-shadow a few of its 16 samples can be shadowed where none of the signature's 4 are. Without
+shadow a few of its 16 samples can be shadowed where none of the signature's 2 are. Without
 them the target keeps a dotted trace of the removed object's penumbra (seen at 256x256);
 with them every pixel within one pixel of a detected change is re-rendered.
 """

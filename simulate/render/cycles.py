@@ -85,7 +85,7 @@ class CyclesRenderer(Renderer):
         denoiser: bool = False,
         device: str = "cpu",
         *,
-        signature_spp: int = 4,
+        signature_spp: int = 2,
         threads: int = 0,
         margin_px: int = 2,
         contact_band: float = 0.5,

@@ -29,6 +29,8 @@ UPRIGHT = [math.sin(math.pi / 4), 0.0, 0.0, math.cos(math.pi / 4)]  # the duck i
 
 
 def make_scene(size: int = 32, frames: int = 4) -> tuple[SceneSpec, np.ndarray, np.ndarray]:
+    if not deps.available("pybullet_data"):
+        pytest.skip("pybullet_data not installed (the duck mesh comes from it)")
     objects = [
         ObjectSpec(id=SPHERE, name="red rubber sphere", shape="sphere", size=[RADIUS], color=[0.7, 0.06, 0.05],
                    position=[-0.9, -0.4, RADIUS], material="rubber", roughness=0.6, role="removed"),
