@@ -7,9 +7,11 @@ Per pixel, ``(T, H, W, 4)`` float32, compared with exact equality:
    changed object shows;
 2. texture code (emission): the hit point in its object's own frame, for textured surfaces
    (wood, patterned floor) only;
-3. contact proximity: how close the pixel's surface point is to a changed object (removed
+3-5. shading normal (world space, footprint-averaged): a face that turns changes its glossy
+   highlights even where its diffuse shading barely moves;
+6. contact proximity: how close the pixel's surface point is to a changed object (removed
    or moved), ``sum(max(0, 1 - distance / band))``, from analytic distances in numpy;
-4-5. a 48-bit hash (two exact 24-bit integers) of channels 0-3 and the ids over the pixel's
+7-8. a 48-bit hash (two exact 24-bit integers) of channels 0-6 and the ids over the pixel's
    3x3 neighbourhood: a pixel next to a change counts as changed.
 
 Like the rasterizer's RGB signature it codes appearance, not geometry: a plain face that
@@ -17,15 +19,15 @@ slides along itself or along its normal looks the same and is not a change, so t
 renderers mark the same pixels. Depth is therefore not part of it (it is still returned in
 ``RenderPasses.depth``).
 
-Channels 0-2 come from Cycles' signature pass (fixed seed, CPU, direct light only; see
-:mod:`simulate.render.blender_worker`), so equal scenes give bit-identical values. Channel 3
+Channels 0-5 come from Cycles' signature pass (fixed seed, CPU, direct light only; see
+:mod:`simulate.render.blender_worker`), so equal scenes give bit-identical values. Channel 6
 covers what that pass cannot see: indirect light near a changed object (the removed
 object's colour bleeding onto the floor and its contact occlusion of the sky). Without it
 those pixels would keep the full render's values in the target, a faint ghost of the
 removed object; with it they are marked and re-rendered. It is exactly zero beyond the band,
 so it never marks pixels far from a change.
 
-Channels 4-5 cover the gap between the signature's few samples and the beauty's many: the
+Channels 7-8 cover the gap between the signature's few samples and the beauty's many: the
 beauty pass's pixel filter reaches into neighbouring pixels, and at the outer edge of a soft
 shadow a few of its 16 samples can be shadowed where none of the signature's 2 are. Without
 them the target keeps a dotted trace of the removed object's penumbra (seen at 256x256);
@@ -39,13 +41,20 @@ import numpy as np
 from simulate.render.blender_regions import contact_band_m, local_bounds, quat_rotate
 from simulate.scene import ObjectSpec, SceneSpec, camera_at, look_at_matrix
 
-CHANNELS = ("sun_shading", "id_code", "texture_code", "contact_proximity", "neighbourhood_hash_lo", "neighbourhood_hash_hi")
+CHANNELS = (
+    "sun_shading", "id_code", "texture_code", "normal_x", "normal_y", "normal_z",
+    "contact_proximity", "neighbourhood_hash_lo", "neighbourhood_hash_hi",
+)
+PROXIMITY, HASH = 6, 7
 UNRENDERED = -1.0  # channels 0-2 outside the signature regions (renders are >= 0)
-# Signature values are snapped to multiples of this. Within one worker equal inputs give
-# bit-identical floats anyway; across processes Cycles can differ in the last bit (see
-# blender_worker._reexec_without_aslr), and snapping makes such a difference matter only
-# in the rare case where it straddles a step. Real changes are far larger than a step.
-QUANTUM = 2.0**-12
+# Signature values are snapped to multiples of this, about one linear 8-bit level of a
+# sunlit white surface. Two reasons: (1) across processes Cycles can differ in the last
+# bit (see blender_worker._reexec_without_aslr); snapped, such a difference matters only
+# when it straddles a step. (2) An object that turns by a hair changes its shading by far
+# less than the output can show; compared unsnapped, a random-looking subset of its
+# pixels (those whose values cross a float step) would be marked, speckling the mask.
+# Shadows, coverage and motion change the values by whole multiples of a step.
+QUANTUM = 2.0**-8
 
 
 def quantize(x: np.ndarray) -> np.ndarray:
@@ -78,13 +87,14 @@ def _fill(view: dict, res) -> None:
         view["ids"][t][m] = res.ids[k][m]
         view["depth"][t][m] = res.depth[k][m]
         view["sig"][t][m, :3] = quantize(res.color[k][m])
+        view["sig"][t][m, 3:6] = quantize(res.normal[k][m])
 
 
 def add_proximity(
     scene: SceneSpec, views: dict[str, dict], region: list[np.ndarray], pf: np.ndarray, pr: np.ndarray,
     moved: np.ndarray, band: float,
 ) -> None:
-    """Fill channel 3 of every view inside ``region[t]`` (the pixels whose signature was rendered).
+    """Fill the proximity channel of every view inside ``region[t]`` (the pixels whose signature was rendered).
 
     The objects counted are the changed ones of the frame: removed objects (in the full view
     only) and moved objects, at each view's own pose.
@@ -110,7 +120,7 @@ def add_proximity(
             if not objs:
                 continue
             points = surface_points(scene, t, v["depth"][t], mask)
-            v["sig"][t][mask, 3] = quantize(proximity(points, objs))
+            v["sig"][t][mask, PROXIMITY] = quantize(proximity(points, objs))
 
 
 def surface_points(scene: SceneSpec, frame: int, depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -176,7 +186,7 @@ def distance(obj: ObjectSpec, p: np.ndarray) -> np.ndarray:
 
 
 def add_neighbourhood(views: dict[str, dict], region: np.ndarray) -> None:
-    """Fill channels 4-5 inside ``region`` (the signature was rendered there).
+    """Fill the hash channels inside ``region`` (the signature was rendered there).
 
     Outside the region the views are equal, and so are their neighbourhoods as long as the
     region extends at least one pixel beyond every change (its margin is two).
@@ -188,9 +198,10 @@ def add_neighbourhood(views: dict[str, dict], region: np.ndarray) -> None:
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
         inside = region[t, y0:y1, x0:x1]
         for v in views.values():
-            h = neighbourhood_hash(v["sig"][t, ..., :4], v["ids"][t], (y0, y1, x0, x1))
-            v["sig"][t, y0:y1, x0:x1, 4][inside] = (h & np.uint64(0xFFFFFF)).astype(np.float32)[inside]
-            v["sig"][t, y0:y1, x0:x1, 5][inside] = ((h >> np.uint64(24)) & np.uint64(0xFFFFFF)).astype(np.float32)[inside]
+            h = neighbourhood_hash(v["sig"][t, ..., :HASH], v["ids"][t], (y0, y1, x0, x1))
+            lo, hi = h & np.uint64(0xFFFFFF), (h >> np.uint64(24)) & np.uint64(0xFFFFFF)
+            v["sig"][t, y0:y1, x0:x1, HASH][inside] = lo.astype(np.float32)[inside]
+            v["sig"][t, y0:y1, x0:x1, HASH + 1][inside] = hi.astype(np.float32)[inside]
 
 
 _FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)

@@ -17,7 +17,8 @@ rectangle (null: the whole frame) as a Cycles render border into multilayer EXR,
 Combined, object-index and Z passes back with OpenEXR (pixels cannot be read from 'Render
 Result' in background mode) and saves ``out``: ``rects`` (K, 5) int32 rows of (index into
 ``frames``, x0, y0, x1, y1) and, for those rectangles' pixels one after the other in row-major
-order, ``color`` (P, 3) float32 linear, ``ids`` (P,) int32 and ``depth`` (P,) float32.
+order, ``color`` (P, 3) float32 linear, ``ids`` (P,) int32, ``depth`` (P,) float32 and, for
+the signature pass, ``normal`` (P, 3) float32.
 ``{"op": "quit"}`` ends the session.
 
 This module and :mod:`simulate.render.blender_scene` are the only ones that touch ``bpy``
@@ -122,6 +123,7 @@ class Session:
                 cy.denoising_input_passes = "RGB_ALBEDO_NORMAL"
             cy.device = "GPU" if self.gpu_backend else "CPU"
             cy.use_light_tree = True
+            layer.use_pass_normal = False
         elif kind == "signature":
             sc.world = bs.signature_world
             layer.material_override = bs.signature_material
@@ -131,6 +133,9 @@ class Session:
             cy.device = "CPU"
             cy.use_light_tree = False  # one sun: nothing to choose, and 30 % faster
             cy.seed = SIGNATURE_SEED
+            # Shading normals (footprint-averaged): a turned face changes its glossy
+            # highlights long before its diffuse shading shows it.
+            layer.use_pass_normal = True
         else:
             raise ValueError(f"unknown pass {kind!r}")
 
@@ -152,7 +157,7 @@ class Session:
         W, H = self.spec.width, self.spec.height
         self._use_pass(kind)
         sc = self.bs.scene
-        rects, color, ids, depth = [], [], [], []
+        rects, color, ids, depth, normal = [], [], [], [], []
         pixels = 0
         t0 = time.process_time()
         for k, (frame, frame_rects) in enumerate(cmd["frames"]):
@@ -174,6 +179,8 @@ class Session:
                 color.append(out["color"].reshape(-1, 3))
                 ids.append(out["ids"].reshape(-1))
                 depth.append(out["depth"].reshape(-1))
+                if "normal" in out:
+                    normal.append(out["normal"].reshape(-1, 3))
                 pixels += (y1 - y0) * (x1 - x0)
         cpu = time.process_time() - t0
         path = self.dir / cmd["out"]
@@ -184,6 +191,7 @@ class Session:
             color=np.concatenate(color) if color else np.zeros((0, 3), np.float32),
             ids=np.concatenate(ids) if ids else np.zeros(0, np.int32),
             depth=np.concatenate(depth) if depth else np.zeros(0, np.float32),
+            **({"normal": np.concatenate(normal)} if normal else {}),
         )
         return {"ok": True, "cpu_s": cpu, "renders": len(rects), "pixels": pixels, "out": str(path)}
 
@@ -207,7 +215,8 @@ class Session:
 
 
 def read_exr(exr, path: Path) -> dict:
-    """Combined RGB, object index and Z of a Blender multilayer EXR (any number of parts)."""
+    """Combined RGB, object index, Z (and Normal, if written) of a Blender multilayer EXR
+    (any number of parts)."""
     found = {}
     with exr.File(str(path)) as f:
         for part in f.parts:
@@ -220,14 +229,22 @@ def read_exr(exr, path: Path) -> dict:
                 return px
         raise KeyError(f"{path}: no channel ending in {suffixes}; found {sorted(found)}")
 
-    combined = pick((".Combined", "Combined"))
-    if combined.ndim == 2:  # written one channel per name
-        combined = np.stack([pick((".Combined.R",)), pick((".Combined.G",)), pick((".Combined.B",))], -1)
-    return {
-        "color": combined[..., :3].astype(np.float32),
+    def vector(name, parts):
+        grouped = [px for n, px in found.items() if n.endswith(f".{name}") and px.ndim == 3]
+        if grouped:
+            px = grouped[0]
+        else:  # written one channel per name (e.g. Normal.X, Normal.Y, Normal.Z)
+            px = np.stack([pick((f".{name}.{c}",)) for c in parts], -1)
+        return px[..., : len(parts)].astype(np.float32)
+
+    out = {
+        "color": vector("Combined", "RGB"),
         "ids": np.rint(pick((".IndexOB.X", ".IndexOB", "IndexOB"))).astype(np.int32),
         "depth": pick((".Depth.Z", ".Depth", "Depth.Z")).astype(np.float32),
     }
+    if any("Normal" in name for name in found):
+        out["normal"] = vector("Normal", "XYZ")
+    return out
 
 
 def _enable_gpu(bpy) -> str:

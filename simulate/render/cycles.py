@@ -291,11 +291,15 @@ class _Result:
         self.valid = np.zeros((F, height, width), bool)
         with np.load(reply["out"]) as z:
             rects, color, ids, depth = z["rects"], z["color"], z["ids"], z["depth"]
+            normal = z["normal"] if "normal" in z.files else None
+        self.normal = None if normal is None else np.zeros((F, height, width, 3), np.float32)
         start = 0
         for k, x0, y0, x1, y1 in rects:
             h, w = y1 - y0, x1 - x0
             stop = start + h * w
             self.color[k, y0:y1, x0:x1] = color[start:stop].reshape(h, w, 3)
+            if normal is not None:
+                self.normal[k, y0:y1, x0:x1] = normal[start:stop].reshape(h, w, 3)
             self.ids[k, y0:y1, x0:x1] = ids[start:stop].reshape(h, w)
             self.depth[k, y0:y1, x0:x1] = depth[start:stop].reshape(h, w)
             self.valid[k, y0:y1, x0:x1] = True
@@ -419,4 +423,4 @@ class _Worker:
 class _EmptyResult(_Result):
     def __init__(self):
         self.cpu_s, self.renders, self.pixels, self.frames = 0.0, 0, 0, []
-        self.color = self.ids = self.depth = self.valid = None
+        self.color = self.ids = self.depth = self.valid = self.normal = None
