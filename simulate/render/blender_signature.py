@@ -1,6 +1,6 @@
 """The Cycles renderer's noise-free signature: what "this pixel looks the same" means.
 
-Per pixel, ``(T, H, W, 4)`` float32, compared with exact equality:
+Per pixel, ``(T, H, W, 9)`` float32, compared with exact equality:
 
 0. sun shading: a red diffuse lit directly by the sun alone (normal, soft shadow);
 1. object-id code (emission), averaged over the pixel's footprint, so partial coverage by a
@@ -15,8 +15,8 @@ Per pixel, ``(T, H, W, 4)`` float32, compared with exact equality:
    3x3 neighbourhood: a pixel next to a change counts as changed.
 
 Like the rasterizer's RGB signature it codes appearance, not geometry: a plain face that
-slides along itself or along its normal looks the same and is not a change, so the two
-renderers mark the same pixels. Depth is therefore not part of it (it is still returned in
+slides along itself or along its normal looks the same and is not a change (one that
+turns is), so the two renderers mark the same pixels. Depth is therefore not part of it (it is still returned in
 ``RenderPasses.depth``).
 
 Channels 0-5 come from Cycles' signature pass (fixed seed, CPU, direct light only; see
@@ -53,7 +53,7 @@ UNRENDERED = -1.0  # channels 0-2 outside the signature regions (renders are >= 
 # when it straddles a step. (2) An object that turns by a hair changes its shading by far
 # less than the output can show; compared unsnapped, a random-looking subset of its
 # pixels (those whose values cross a float step) would be marked, speckling the mask.
-# Shadows, coverage and motion change the values by whole multiples of a step.
+# Shadows, coverage and motion change the values by many steps. (Normals: a step is 0.2°.)
 QUANTUM = 2.0**-8
 
 

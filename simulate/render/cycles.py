@@ -4,8 +4,9 @@ How a sample is made (``Views.info["method"]`` says the same in metadata.json):
 
 1. **Full beauty**, every frame, whole image: the only full-cost pass. Its object-index and
    Z passes give the full view's ids and depth.
-2. **Signature pass** (cheap: direct sun light only, coded diffuse/emission, fixed seed,
-   CPU; :mod:`simulate.render.blender_signature`) only inside rectangles where the views
+2. **Signature pass** (cheap: direct sun light only, coded diffuse/emission plus shading
+   normals, fixed seed, CPU; :mod:`simulate.render.blender_signature`, which also adds an
+   analytic contact band and a one-pixel neighbourhood) only inside rectangles where the views
    *can* differ: the projections of the removed and moved objects, grown by their contact
    band, and of their shadow volumes (:mod:`simulate.render.blender_regions`). Full and
    removed are rendered in all of them, hidden only around the moved objects (elsewhere
