@@ -283,7 +283,7 @@ def test_wide_frame_keeps_the_vertical_fov():
 
 @blender
 @pytest.mark.blender
-def test_gpu_request_without_gpu_is_a_clear_error():
+def test_gpu_request_without_gpu_is_a_clear_error(tmp_path):
     import shutil
 
     from simulate.render.cycles import CyclesError, CyclesRenderer
@@ -292,7 +292,8 @@ def test_gpu_request_without_gpu_is_a_clear_error():
         pytest.skip("a GPU may be present")
     scene, full, removed = make_scene(size=16, frames=2)
     with pytest.raises(CyclesError, match="no CUDA or OptiX"):
-        CyclesRenderer(spp=1, device="gpu").render_views(scene, full, removed)
+        CyclesRenderer(spp=1, device="gpu", workdir=tmp_path).render_views(scene, full, removed)
+    assert list(tmp_path.glob("*/blender.log"))  # a failed worker leaves its log for the user
 
 
 # ------------------------------------------------------------------------ helpers
