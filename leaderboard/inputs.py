@@ -26,19 +26,17 @@ from typing import Any
 
 import numpy as np
 
+# The results contract is owned by the evaluation stage that writes it.
+from evaluate.results import COLUMNS as RESULT_COLUMNS
+from evaluate.results import METHOD_COLUMNS, METHODS_CSV, RESULTS_CSV, RESULTS_PARQUET, SUMMARY_JSON
 from void.deps import require
 from void.errors import VoidError
 
-RESULTS_PARQUET = "results.parquet"
-RESULTS_CSV = "results.csv"
-SUMMARY_JSON = "summary.json"
-METHODS_CSV = "methods.csv"
 PREFERENCE_CSV = "preference.csv"
 ANALYSIS_JSON = "analysis.json"
 
-RESULT_COLUMNS = ("method", "sample_id", "family", "metric", "region", "value", "higher_is_better")
 REGIONS = ("all", "removed", "affected", "keep")
-RUNTIME_COLUMNS = ("wall_time_s", "seconds_per_frame", "peak_memory_mb")
+RUNTIME_COLUMNS = METHOD_COLUMNS[2:]  # wall_time_s, seconds_per_frame, peak_memory_mb
 PREFERENCE_COLUMNS = (
     "method", "judgments", "wins", "losses", "ties", "win_rate", "win_ci_low", "win_ci_high",
     "best_selected", "best_shown", "best_rate", "best_ci_low", "best_ci_high",
