@@ -13,7 +13,8 @@ Steps, each calling a stage's own entry function (the same ones the CLI calls):
    minus every other method, on affected-region PSNR and the counterfactual margin;
    print a summary table and where to open the site.
 
-Re-running the same command resumes: every stage skips work that is already on disk.
+Re-running the same command resumes: every stage skips work that is already on disk, and a
+model whose training finished is kept rather than trained further.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from void.quickstart_config import QuickstartConfig
 BASELINES = ("identity", "opencv-inpaint", "clean-plate", "oracle-hidden")
 ENCODINGS = ("quad", "binary-object", "binary-union")
 OURS = "void-quad"
+TRAINED_JSON = "quickstart_trained.json"  # in a run dir: training finished, with its numbers
 # (metric, region) pairs the research question is about, in the order they are reported.
 CLAIM_METRICS = (("cf_margin", "all"), ("cf_win", "all"), ("psnr", "affected"), ("psnr", "removed"))
 # Wall-clock minutes kept back for inference, scoring and the site after training.
@@ -138,6 +140,11 @@ def quickstart(config: QuickstartConfig) -> int:
     t = time.monotonic()
     trained = {}
     for i, enc in enumerate(encodings):
+        done_file = paths.run(enc) / TRAINED_JSON
+        if done_file.is_file():  # a finished model is kept as it is: a rerun does not train it further
+            trained[enc] = json.loads(done_file.read_text())
+            print(f"--- {enc}: trained already ({trained[enc]['steps']} steps, {done_file}); kept", flush=True)
+            continue
         left = config.budget_minutes - elapsed_min() - _RESERVE_MIN_FIXED - _RESERVE_MIN_PER_MODEL * len(encodings)
         share = max(left / (len(encodings) - i), 0.5)
         print(f"--- {enc}: up to {share:.1f} min", flush=True)
@@ -159,6 +166,7 @@ def quickstart(config: QuickstartConfig) -> int:
             "stopped_by_budget": result.stopped_by_budget,
             "wall_s": result.wall_s,
         }
+        atomic.write_json(done_file, trained[enc])
     timings["train_s"] = time.monotonic() - t
 
     # 4. inference

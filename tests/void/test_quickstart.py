@@ -73,3 +73,9 @@ def test_quickstart_end_to_end_small(tmp_path):
     run("study", "analyze", "--db", f"sqlite:///{tmp_path / 'study.db'}", "--out", str(tmp_path / "study"))
     run("leaderboard", "--results", str(out / "results"), "--study", str(tmp_path / "study"), "--out", str(tmp_path / "site2"))
     assert (tmp_path / "site2" / "index.html").is_file()
+
+    # the same command again resumes: finished models are kept, not trained further
+    assert quickstart(cfg) == 0
+    again = json.loads((out / "quickstart.json").read_text())
+    assert again["training"] == summary["training"]
+    assert again["timings_s"]["train_s"] < 5.0
