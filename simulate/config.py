@@ -16,7 +16,6 @@ CAMERA_MOTIONS = ("random", "static", "pan", "zoom")
 DEVICES = ("cpu", "gpu")
 
 
-
 def _families(value) -> list[str]:
     if isinstance(value, str):
         value = [v.strip() for v in value.split(",") if v.strip()]
@@ -100,7 +99,6 @@ class SimulateConfig:
     @property
     def height(self) -> int:
         return self.resolution[1]
-
 
 
 @dataclass

@@ -94,7 +94,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-
 def _opt(help_text: str, **extra) -> Any:
     return field(default=None, metadata={"help": f"{help_text} (default: the --config preset's)", **extra})
 

@@ -41,8 +41,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-
-
 # Variables this process set itself for a world of one; removed again by restore_env() so a
 # caller's later subprocesses (and libraries that read RANK) do not inherit them.
 _ENV_SET: list[str] = []

@@ -8,7 +8,6 @@ from void.configutil import parse_resolution as _parse_resolution
 from void.errors import ConfigError
 
 
-
 @dataclass
 class QuickstartConfig:
     out: str = field(default="runs/quickstart", metadata={"help": "output directory for everything", "short": "-o"})

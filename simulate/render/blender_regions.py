@@ -41,6 +41,8 @@ SIGNATURE_OVERHEAD_PX = 4000
 
 def beauty_overhead_px(spp: int) -> int:
     return max(64, 5760 // max(spp, 1))
+
+
 # Samples on the rim of the sun's cone used to sweep shadow volumes.
 SUN_RIM_SAMPLES = 8
 
@@ -52,10 +54,6 @@ def rect_area(rect: Rect) -> int:
 
 def rects_area(rects: list[Rect]) -> int:
     return sum(rect_area(r) for r in rects)
-
-
-def _union(a: Rect, b: Rect) -> Rect:
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
 def clip_rect(rect: Rect, width: int, height: int) -> Rect | None:
@@ -281,7 +279,6 @@ class ChangeRegions(NamedTuple):
     removed: np.ndarray  # the removed objects: where hidden can differ from full
     moved: np.ndarray  # the moved objects, both poses: where hidden can differ from removed
     union: np.ndarray  # both: where removed can differ from full
-    removed_rects: list[list[Rect]]
     moved_rects: list[list[Rect]]
     union_rects: list[list[Rect]]
 
@@ -313,7 +310,7 @@ def change_regions(
     def cover(masks):
         return [mask_rects(m, 0, overhead_px=overhead_px) for m in masks]
 
-    return ChangeRegions(gone, shifted, union, cover(gone), cover(shifted), cover(union))
+    return ChangeRegions(gone, shifted, union, cover(shifted), cover(union))
 
 
 def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: int = RENDER_OVERHEAD_PX) -> list[Rect]:
