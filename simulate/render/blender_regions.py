@@ -324,15 +324,21 @@ def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: in
     H, W = mask.shape
     if not mask.any():
         return []
+    # Bounding box of the marked pixels of every block, padded, marks the grown mask.
+    hb, wb = -(-H // block_px), -(-W // block_px)
+    padded = np.zeros((hb * block_px, wb * block_px), dtype=bool)
+    padded[:H, :W] = mask
+    cells = padded.reshape(hb, block_px, wb, block_px)
+    rows, cols = cells.any(axis=3), cells.any(axis=1)  # (hb, B, wb), (hb, wb, B)
     grown = np.zeros_like(mask)
-    for y, x in zip(*np.nonzero(_block_any(mask, block_px))):
-        y0, x0 = y * block_px, x * block_px
-        sub = mask[y0 : y0 + block_px, x0 : x0 + block_px]
-        sy, sx = np.nonzero(sub)
-        grown[
-            max(0, y0 + sy.min() - pad_px) : y0 + sy.max() + 1 + pad_px,
-            max(0, x0 + sx.min() - pad_px) : x0 + sx.max() + 1 + pad_px,
-        ] = True
+    by, bx = np.nonzero(rows.any(axis=1))
+    r, c = rows[by, :, bx], cols[by, bx]  # (K, B) each
+    y0 = by * block_px + r.argmax(1) - pad_px
+    y1 = by * block_px + block_px - r[:, ::-1].argmax(1) + pad_px
+    x0 = bx * block_px + c.argmax(1) - pad_px
+    x1 = bx * block_px + block_px - c[:, ::-1].argmax(1) + pad_px
+    for ya, yb, xa, xb in zip(np.maximum(y0, 0).tolist(), y1.tolist(), np.maximum(x0, 0).tolist(), x1.tolist()):
+        grown[ya:yb, xa:xb] = True
     blocks = _block_any(grown, block_px)
     runs: list[list[int]] = []  # [x0, y0, x1, y1] in block units
     for by in range(blocks.shape[0]):

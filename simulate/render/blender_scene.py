@@ -52,6 +52,7 @@ class BlenderScene:
     signature_world: Any
     signature_material: Any
     warnings: list[str] = field(default_factory=list)
+    camera_key: tuple | None = None  # what set_camera last wrote
 
 
 # ----------------------------------------------------------------------------- nodes
@@ -405,9 +406,15 @@ def set_camera(bs: BlenderScene, scene: SceneSpec, frame: int) -> None:
 
     eye, target, up, fov_deg = camera_at(scene.camera, frame, scene.num_frames)
     cam_to_world = np.linalg.inv(look_at_matrix(eye, target, up))
-    bs.camera.matrix_world = mathutils.Matrix(cam_to_world.tolist())
     data = bs.camera.data
-    data.lens = data.sensor_height / (2.0 * math.tan(math.radians(fov_deg) / 2.0))
+    lens = data.sensor_height / (2.0 * math.tan(math.radians(fov_deg) / 2.0))
+    # Written only when it changes (see set_poses). matrix_world reads back recomposed from
+    # location/rotation/scale, not bit-equal to what was set, so compare with the last write.
+    key = (cam_to_world.tobytes(), lens)
+    if bs.camera_key != key:
+        bs.camera.matrix_world = mathutils.Matrix(cam_to_world.tolist())
+        data.lens = lens
+        bs.camera_key = key
 
 
 def set_poses(bs: BlenderScene, poses: np.ndarray, hidden_ids: set[int]) -> None:
@@ -420,9 +427,16 @@ def set_poses(bs: BlenderScene, poses: np.ndarray, hidden_ids: set[int]) -> None
         obj = bs.objects[object_id]
         pose = poses[row]
         gone = object_id in hidden_ids or not np.isfinite(pose).all()
-        obj.hide_render = bool(gone)
+        if obj.hide_render != gone:
+            obj.hide_render = gone
         if gone:
             continue
-        obj.location = tuple(float(v) for v in pose[:3])
-        x, y, z, w = (float(v) for v in pose[3:7])
-        obj.rotation_quaternion = (w, x, y, z)
+        # Blender stores float32: compare in it, or a double never equals what was stored.
+        location = tuple(float(v) for v in pose[:3].astype(np.float32))
+        x, y, z, w = (float(v) for v in pose[3:7].astype(np.float32))
+        # Only what changed is written: any write tags the object for a re-sync, which makes
+        # Cycles rebuild its BVH before the next render even when the value is the same.
+        if tuple(obj.location) != location:
+            obj.location = location
+        if tuple(obj.rotation_quaternion) != (w, x, y, z):
+            obj.rotation_quaternion = (w, x, y, z)

@@ -58,7 +58,10 @@ QUANTUM = 2.0**-8
 
 
 def quantize(x: np.ndarray) -> np.ndarray:
-    return (np.rint(np.asarray(x, dtype=np.float64) / QUANTUM) * QUANTUM).astype(np.float32)
+    x = np.asarray(x)
+    if x.dtype == np.float32:  # scaling by a power of two is exact: same result, half the memory
+        return np.rint(x * np.float32(1 / QUANTUM)) * np.float32(QUANTUM)
+    return (np.rint(x.astype(np.float64) / QUANTUM) * QUANTUM).astype(np.float32)
 
 
 def assemble(full, sig: dict, T: int, H: int, W: int) -> dict[str, dict]:
@@ -82,12 +85,14 @@ def assemble(full, sig: dict, T: int, H: int, W: int) -> dict[str, dict]:
 
 
 def _fill(view: dict, res) -> None:
+    C = view["sig"].shape[-1]
     for k, t in enumerate(res.frames):
-        m = res.valid[k]
-        view["ids"][t][m] = res.ids[k][m]
-        view["depth"][t][m] = res.depth[k][m]
-        view["sig"][t][m, :3] = quantize(res.color[k][m])
-        view["sig"][t][m, 3:6] = quantize(res.normal[k][m])
+        idx = np.flatnonzero(res.valid[k])
+        view["ids"][t].reshape(-1)[idx] = res.ids[k].reshape(-1)[idx]
+        view["depth"][t].reshape(-1)[idx] = res.depth[k].reshape(-1)[idx]
+        sig = view["sig"][t].reshape(-1, C)
+        sig[idx, :3] = quantize(res.color[k].reshape(-1, 3)[idx])
+        sig[idx, 3:6] = quantize(res.normal[k].reshape(-1, 3)[idx])
 
 
 def add_proximity(
@@ -208,20 +213,28 @@ _FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3
 
 
 def neighbourhood_hash(sig: np.ndarray, ids: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """FNV-1a over the bit patterns of ``sig`` (H, W, C) float32 and ``ids`` in each pixel's
-    3x3 neighbourhood (edges clamped), for the pixels of ``box`` = (y0, y1, x0, x1)."""
+    """A 64-bit hash of ``sig`` (H, W, C) float32 and ``ids`` over each pixel's 3x3
+    neighbourhood (edges clamped), for the pixels of ``box`` = (y0, y1, x0, x1).
+
+    FNV-1a over the bit patterns of each pixel's values, then FNV-1a over the nine pixel
+    hashes of the neighbourhood in a fixed order: equal neighbourhoods hash equal, and any
+    differing value changes the hash but for a 2**-64 chance.
+    """
     y0, y1, x0, x1 = box
     H, W = ids.shape
-    values = np.concatenate([np.ascontiguousarray(sig).view(np.uint32), ids.astype(np.uint32)[..., None]], axis=-1)
     rows = np.clip(np.arange(y0 - 1, y1 + 1), 0, H - 1)
     cols = np.clip(np.arange(x0 - 1, x1 + 1), 0, W - 1)
-    window = values[rows][:, cols].astype(np.uint64)
-    h = np.full((y1 - y0, x1 - x0), _FNV_OFFSET, np.uint64)
+    bits = np.ascontiguousarray(sig[rows][:, cols]).view(np.uint32)
+    pixel = np.full(bits.shape[:2], _FNV_OFFSET, np.uint64)
     with np.errstate(over="ignore"):
+        for c in range(bits.shape[-1]):
+            pixel ^= bits[..., c]
+            pixel *= _FNV_PRIME  # wraps modulo 2**64, as FNV intends
+        pixel ^= ids[rows][:, cols].astype(np.uint32)
+        pixel *= _FNV_PRIME
+        h = np.full((y1 - y0, x1 - x0), _FNV_OFFSET, np.uint64)
         for dy in range(3):
             for dx in range(3):
-                nb = window[dy : dy + y1 - y0, dx : dx + x1 - x0]
-                for c in range(nb.shape[-1]):
-                    h ^= nb[..., c]
-                    h *= _FNV_PRIME  # wraps modulo 2**64, as FNV intends
+                h ^= pixel[dy : dy + y1 - y0, dx : dx + x1 - x0]
+                h *= _FNV_PRIME
     return h

@@ -309,9 +309,10 @@ class _Result:
 
 def _differs(a: dict, b: dict, region: np.ndarray) -> np.ndarray:
     """Where two views differ; only ``region`` is compared, outside it they are equal."""
-    out = np.zeros(region.shape, bool)
-    out[region] = (a["ids"][region] != b["ids"][region]) | np.any(a["sig"][region] != b["sig"][region], axis=-1)
-    return out
+    out = a["ids"] != b["ids"]
+    for c in range(a["sig"].shape[-1]):  # channel by channel: no (T, H, W, C) temporary
+        out |= a["sig"][..., c] != b["sig"][..., c]
+    return out & region
 
 
 def _paste(dst: np.ndarray, res: _Result, where: np.ndarray, convert) -> None:
