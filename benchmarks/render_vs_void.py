@@ -161,6 +161,9 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--spp", type=int, default=16)
     ap.add_argument("--signature-spp", type=int, default=2)
+    ap.add_argument("--contact-band", type=float, default=CyclesRenderer.CONTACT_BAND,
+                    help="ours: how far around a changed object indirect-light changes are marked and "
+                         "re-rendered (fraction of its middle half extent; 0: not at all)")
     ap.add_argument("--families", default=",".join(FAMILIES))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=0, help="Cycles threads (0: all cores)")
@@ -175,11 +178,13 @@ def main(argv=None) -> int:
         config = SimulateConfig(out=str(Path(tmp) / "ds"), num_samples=args.num_scenes, seed=args.seed,
                                 families=args.families, resolution=(W, H), frames=args.frames,
                                 renderer="cycles", spp=args.spp, progress=False)
-        renderer = CyclesRenderer(spp=args.spp, signature_spp=args.signature_spp, threads=args.threads)
+        renderer = CyclesRenderer(spp=args.spp, signature_spp=args.signature_spp, threads=args.threads,
+                                  contact_band=args.contact_band)
         rows, counts = [], Counter()
         sums = Counter()
         print(f"render_vs_void: {args.num_scenes} scenes, {W}x{H}x{args.frames}, {args.spp} spp "
-              f"(signature {args.signature_spp} spp), reference seeds: {args.reference_seeds}")
+              f"(signature {args.signature_spp} spp, contact band {args.contact_band}), "
+              f"reference seeds: {args.reference_seeds}")
         beauty_keys = ("beauty_full", "beauty_hidden", "beauty_removed")
         header = (f"{'sample':<18} {'VOID CPU-s':>10} {'ours CPU-s':>10} {'ratio':>6} {'re-rendered':>12} "
                   f"{'signature':>9} {'VOID 127 noise':>14} {'missed':>7}")

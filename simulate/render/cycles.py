@@ -79,6 +79,7 @@ class CyclesRenderer(Renderer):
     """
 
     name = "cycles"
+    CONTACT_BAND = 0.5
 
     def __init__(
         self,
@@ -89,7 +90,7 @@ class CyclesRenderer(Renderer):
         signature_spp: int = 2,
         threads: int = 0,
         margin_px: int = 2,
-        contact_band: float = 0.5,
+        contact_band: float = CONTACT_BAND,
         pose_tol: float = 1e-6,
         workdir: str | os.PathLike | None = None,
         keep_workdir: bool = False,
