@@ -217,8 +217,9 @@ def neighbourhood_hash(sig: np.ndarray, ids: np.ndarray, box: tuple[int, int, in
     neighbourhood (edges clamped), for the pixels of ``box`` = (y0, y1, x0, x1).
 
     FNV-1a over the bit patterns of each pixel's values, then FNV-1a over the nine pixel
-    hashes of the neighbourhood in a fixed order: equal neighbourhoods hash equal, and any
-    differing value changes the hash but for a 2**-64 chance.
+    hashes of the neighbourhood in a fixed order. Equal neighbourhoods hash equal. Every step
+    (xor a word, multiply by an odd prime) is a bijection of the low 48 bits, the ones stored,
+    so one differing value always changes them; several at once collide with a 2**-48 chance.
     """
     y0, y1, x0, x1 = box
     H, W = ids.shape
