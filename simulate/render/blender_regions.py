@@ -325,10 +325,7 @@ def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: in
     if not mask.any():
         return []
     # Bounding box of the marked pixels of every block, padded, marks the grown mask.
-    hb, wb = -(-H // block_px), -(-W // block_px)
-    padded = np.zeros((hb * block_px, wb * block_px), dtype=bool)
-    padded[:H, :W] = mask
-    cells = padded.reshape(hb, block_px, wb, block_px)
+    cells = _cells(mask, block_px)
     rows, cols = cells.any(axis=3), cells.any(axis=1)  # (hb, B, wb), (hb, wb, B)
     grown = np.zeros_like(mask)
     by, bx = np.nonzero(rows.any(axis=1))
@@ -359,9 +356,14 @@ def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: in
     return merge_rects(rects, overhead_px)
 
 
-def _block_any(mask: np.ndarray, block_px: int) -> np.ndarray:
+def _cells(mask: np.ndarray, block_px: int) -> np.ndarray:
+    """The mask, zero-padded to whole blocks, as ``(rows of blocks, B, columns of blocks, B)``."""
     H, W = mask.shape
     hb, wb = -(-H // block_px), -(-W // block_px)
     padded = np.zeros((hb * block_px, wb * block_px), dtype=bool)
     padded[:H, :W] = mask
-    return padded.reshape(hb, block_px, wb, block_px).any(axis=(1, 3))
+    return padded.reshape(hb, block_px, wb, block_px)
+
+
+def _block_any(mask: np.ndarray, block_px: int) -> np.ndarray:
+    return _cells(mask, block_px).any(axis=(1, 3))

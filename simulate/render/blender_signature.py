@@ -85,14 +85,12 @@ def assemble(full, sig: dict, T: int, H: int, W: int) -> dict[str, dict]:
 
 
 def _fill(view: dict, res) -> None:
-    C = view["sig"].shape[-1]
     for k, t in enumerate(res.frames):
-        idx = np.flatnonzero(res.valid[k])
-        view["ids"][t].reshape(-1)[idx] = res.ids[k].reshape(-1)[idx]
-        view["depth"][t].reshape(-1)[idx] = res.depth[k].reshape(-1)[idx]
-        sig = view["sig"][t].reshape(-1, C)
-        sig[idx, :3] = quantize(res.color[k].reshape(-1, 3)[idx])
-        sig[idx, 3:6] = quantize(res.normal[k].reshape(-1, 3)[idx])
+        m = res.valid[k]
+        view["ids"][t][m] = res.ids[k][m]
+        view["depth"][t][m] = res.depth[k][m]
+        view["sig"][t][m, :3] = quantize(res.color[k][m])
+        view["sig"][t][m, 3:6] = quantize(res.normal[k][m])
 
 
 def add_proximity(
