@@ -52,6 +52,10 @@ class SimulateConfig:
     spp: int = field(default=16, metadata={"help": "Cycles samples per pixel"})
     denoiser: bool = field(default=False, metadata={"help": "Cycles: OpenImageDenoise on the RGB"})
     device: str = field(default="cpu", metadata={"help": "Cycles compute device", "choices": DEVICES})
+    threads: int = field(
+        default=0,
+        metadata={"help": "Cycles CPU threads per worker process (0: the cores divided by --workers; 1 on Ray, one per task CPU)"},
+    )
     overwrite: bool = field(default=False, metadata={"help": "regenerate samples that already exist"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
 
@@ -71,6 +75,8 @@ class SimulateConfig:
             raise ConfigError(f"--workers must be at least 1, got {self.workers}")
         if self.retries < 0 or self.max_attempts < 1 or self.spp < 1:
             raise ConfigError("--retries must be >= 0, --max-attempts and --spp >= 1")
+        if self.threads < 0:
+            raise ConfigError(f"--threads must be >= 0 (0: automatic), got {self.threads}")
         w, h = self.resolution
         if w < 16 or h < 16 or w % 2 or h % 2:
             raise ConfigError(f"--resolution must be even and at least 16x16, got {w}x{h}")

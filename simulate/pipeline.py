@@ -10,6 +10,7 @@ into metadata.json.
 from __future__ import annotations
 
 import dataclasses
+import os
 import resource
 import time
 from collections import Counter
@@ -64,10 +65,30 @@ def cpu_seconds() -> float:
 def renderer_for(config: SimulateConfig):
     from simulate.render import make_renderer
 
-    key = (config.renderer, config.spp, config.denoiser, config.device)
+    threads = render_threads(config)
+    key = (config.renderer, config.spp, config.denoiser, config.device, threads)
     if key not in _RENDERERS:
-        _RENDERERS[key] = make_renderer(config.renderer, spp=config.spp, denoiser=config.denoiser, device=config.device)
+        _RENDERERS[key] = make_renderer(
+            config.renderer, spp=config.spp, denoiser=config.denoiser, device=config.device, threads=threads
+        )
     return _RENDERERS[key]
+
+
+def render_threads(config: SimulateConfig) -> int:
+    """Cycles threads per sample: ``--threads``, or the worker's share of this machine's cores.
+
+    On Ray each task holds one CPU, so one thread. Pixels do not depend on the thread count
+    (checked by the tests), so a Ray run and a process-pool run still write the same dataset.
+    """
+    if config.threads:
+        return config.threads
+    if config.executor == "ray":
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // config.workers)
 
 
 def draw_rng(seed: int, attempt: int) -> np.random.Generator:

@@ -7,7 +7,9 @@ from simulate.render.base import Renderer, RenderPasses, Views
 __all__ = ["Renderer", "RenderPasses", "Views", "make_renderer"]
 
 
-def make_renderer(name: str, *, spp: int = 16, denoiser: bool = False, device: str = "cpu") -> Renderer:
+def make_renderer(
+    name: str, *, spp: int = 16, denoiser: bool = False, device: str = "cpu", threads: int = 0
+) -> Renderer:
     """Build a renderer by name; each backend's heavy imports happen only here."""
     if name == "raster":
         from simulate.render.raster import RasterRenderer
@@ -16,5 +18,5 @@ def make_renderer(name: str, *, spp: int = 16, denoiser: bool = False, device: s
     if name == "cycles":
         from simulate.render.cycles import CyclesRenderer
 
-        return CyclesRenderer(spp=spp, denoiser=denoiser, device=device)
+        return CyclesRenderer(spp=spp, denoiser=denoiser, device=device, threads=threads)
     raise ValueError(f"unknown renderer {name!r}; expected raster or cycles")

@@ -28,6 +28,7 @@ This module and :mod:`simulate.render.blender_scene` are the only ones that touc
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import json
 import os
 import sys
@@ -47,6 +48,8 @@ SIGNATURE_SEED = 0
 GPU_BACKENDS = ("OPTIX", "CUDA")
 ADDR_NO_RANDOMIZE = 0x0040000  # linux/personality.h
 _REEXEC_ENV = "VOID_CYCLES_WORKER_NO_ASLR"
+# oneTBB's ABI entry that registers a tbb::global_control (stable across oneTBB 2021+).
+_TBB_CREATE = "_ZN3tbb6detail2r16createERNS0_2d114global_controlE"
 
 
 class Session:
@@ -299,6 +302,45 @@ def _reexec_without_aslr(argv: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "simulate.render.blender_worker", *argv])
 
 
+class _GlobalControl(ctypes.Structure):
+    """oneTBB's ``tbb::global_control`` object: value, a reserved word, the parameter."""
+
+    _fields_ = [("value", ctypes.c_size_t), ("reserved", ctypes.c_ssize_t), ("parameter", ctypes.c_int)]
+
+
+MAX_ALLOWED_PARALLELISM = 0  # tbb::global_control::max_allowed_parallelism
+_TBB_CONTROL: list = []  # the registered control and its library, alive for the whole process
+
+
+def _limit_tbb(threads: int):
+    """Cap the threads of Blender's task scheduler at ``threads`` before ``bpy`` starts it.
+
+    Cycles' own ``threads`` setting only sizes its render arena; the scheduler's other
+    worker threads stay and wait for work by spinning on ``sched_yield``, each burning a
+    whole core while a render runs (measured on 2 cores: 1-thread renders cost 2 CPU-s per
+    second of wall time; the small border renders of a sample cost about 40% more CPU with
+    2 threads than with 1 and this cap). Registering a ``global_control`` before the first parallel work means the
+    extra threads are never made. Returns what must stay alive, and the limit (None where
+    bpy's bundled oneTBB cannot be found: then the process runs as it would anyway).
+    """
+    if threads <= 0:
+        return [], None
+    spec = importlib.util.find_spec("bpy")
+    if spec is None or not spec.origin:
+        return [], None
+    lib = Path(spec.origin).parent / "lib" / "libtbb.so.12"
+    if not lib.is_file():
+        return [], None
+    try:
+        tbb = ctypes.CDLL(str(lib))
+        create = getattr(tbb, _TBB_CREATE)
+    except (OSError, AttributeError):
+        return [], None
+    control = _GlobalControl(threads, 0, MAX_ALLOWED_PARALLELISM)
+    create(ctypes.byref(control))
+    return [tbb, control], threads
+
+
 def _aslr_off() -> bool:
     try:
         return bool(ctypes.CDLL(None).personality(0xFFFFFFFF) & ADDR_NO_RANDOMIZE)
@@ -335,9 +377,10 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.process_time()
     try:
+        job = json.loads((job_dir / "job.json").read_text())
+        _TBB_CONTROL[:], tbb_threads = _limit_tbb(int(job.get("threads") or 0))  # before bpy starts TBB
         bpy = deps.require("bpy")
         exr = deps.require("OpenEXR")
-        job = json.loads((job_dir / "job.json").read_text())
         with np.load(job_dir / "poses.npz") as z:
             poses = {k: z[k] for k in z.files}
         session = Session(bpy, exr, job, poses, job_dir)
@@ -354,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
             "gpu_backend": session.gpu_backend,
             "warnings": session.bs.warnings,
             "aslr_off": _aslr_off(),
+            "tbb_max_threads": tbb_threads,
         }
     )
     for line in sys.stdin:

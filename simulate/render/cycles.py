@@ -75,7 +75,11 @@ class CyclesRenderer(Renderer):
     footprint for change detection. ``contact_band`` (a fraction of each changed object's
     middle half extent) marks and re-renders surfaces that close to a changed object, where its
     indirect light changes (see :mod:`simulate.render.blender_signature`); 0 turns it off.
-    ``threads`` = 0 lets Cycles use every core.
+    ``threads`` = 0 lets Cycles use every core; ``threads`` = N also caps Blender's task
+    scheduler at N threads, so no idle scheduler thread spins on a core while a render runs
+    (see ``blender_worker._limit_tbb``). Pixels are the same for every thread count. For
+    throughput, run one single-threaded worker per core (``void simulate`` does this by
+    default: ``--threads`` 0 means the cores divided by ``--workers``).
     """
 
     name = "cycles"
@@ -358,6 +362,8 @@ class _Worker:
         # memory layout and with it Cycles' last-bit rounding (see blender_worker).
         env = {k: v for k, v in os.environ.items() if k not in VOLATILE_ENV}
         env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+        # numpy's BLAS threads (the worker only does small matrix work) would spin-wait too.
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = "1"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "simulate.render.blender_worker", str(self.dir)],
             stdin=subprocess.PIPE,

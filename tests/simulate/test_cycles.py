@@ -11,7 +11,9 @@ reproducibility; agreement with the fast rasterizer's quadmask up to boundary pi
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +22,8 @@ from simulate import meshes
 from simulate.render import blender_regions as regions
 from simulate.scene import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec, camera_at, look_at_matrix, project
 from void import deps
+
+REPO = Path(__file__).resolve().parents[2]
 
 SPHERE, BOX, DUCK = 1, 2, 3
 RADIUS = 0.35
@@ -229,10 +233,14 @@ def test_changes_match_an_analytic_model(rendered):
 @blender
 @pytest.mark.blender
 def test_reproducible(rendered):
+    """Another worker process, with one thread instead of all cores: the same bits.
+
+    (So a Ray run, one thread per task, writes what a process pool writes.)
+    """
     from simulate.render.cycles import CyclesRenderer
 
     scene, full, removed, views = rendered
-    again = CyclesRenderer(spp=4).render_views(scene, full, removed)
+    again = CyclesRenderer(spp=4, threads=1).render_views(scene, full, removed)
     for name in ("full", "hidden", "removed"):
         a, b = getattr(views, name), getattr(again, name)
         assert np.array_equal(a.rgb, b.rgb) and np.array_equal(a.ids, b.ids)
@@ -279,6 +287,24 @@ def test_wide_frame_keeps_the_vertical_fov():
     for oid in (SPHERE, BOX, DUCK):
         a, b = fast.full.ids == oid, cyc.full.ids == oid
         assert (a & b).sum() >= 0.6 * max(a.sum(), b.sum()) > 0
+
+
+@blender
+@pytest.mark.blender
+def test_thread_limit_reaches_blenders_scheduler():
+    """``threads`` = 1 caps the task scheduler bpy starts, not only Cycles' own arena."""
+    code = (
+        "import ctypes\n"
+        "from simulate.render import blender_worker as w\n"
+        "keep, n = w._limit_tbb(1)\n"
+        "import bpy\n"
+        "f = getattr(keep[0], '_ZN3tbb6detail2r127global_control_active_valueEi')\n"
+        "f.restype = ctypes.c_size_t\n"
+        "print(n, f(w.MAX_ALLOWED_PARALLELISM))\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[-2:] == ["1", "1"]
 
 
 @blender

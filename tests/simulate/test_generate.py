@@ -172,3 +172,16 @@ def test_ray_executor_writes_the_same_dataset(tiny_dataset, make_config, tmp_pat
     out = tmp_path / "ray"
     assert generate(make_config(out, num_samples=2, workers=2, executor="ray")) == 0
     assert_same_samples(tiny_dataset, out)
+
+
+def test_cycles_threads_share_the_cores(make_config, tmp_path):
+    """``--threads 0``: each worker gets its share of the cores; a Ray task its one CPU."""
+    from simulate.pipeline import render_threads
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert render_threads(make_config(tmp_path, workers=1)) == cores
+    assert render_threads(make_config(tmp_path, workers=2 * cores)) == 1
+    assert render_threads(make_config(tmp_path, workers=1, executor="ray")) == 1
+    assert render_threads(make_config(tmp_path, workers=1, threads=3)) == 3
+    with pytest.raises(ConfigError, match="--threads"):
+        make_config(tmp_path, threads=-1)
