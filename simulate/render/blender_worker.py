@@ -319,8 +319,8 @@ def _limit_tbb(threads: int):
     worker threads stay and wait for work by spinning on ``sched_yield``, each burning a
     whole core while a render runs (measured on 2 cores: 1-thread renders cost 2 CPU-s per
     second of wall time; the small border renders of a sample cost about 40% more CPU with
-    2 threads than with 1 and this cap). Registering a ``global_control`` before the first parallel work means the
-    extra threads are never made. Returns what must stay alive, and the limit (None where
+    2 threads than with 1 and this cap). Registering a ``global_control`` before the first
+    parallel work means the extra threads are never made. Returns what must stay alive, and the limit (None where
     bpy's bundled oneTBB cannot be found: then the process runs as it would anyway).
     """
     if threads <= 0:
@@ -384,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         with np.load(job_dir / "poses.npz") as z:
             poses = {k: z[k] for k in z.files}
         session = Session(bpy, exr, job, poses, job_dir)
+        if job.get("threads") and tbb_threads is None:
+            session.bs.warnings.append(
+                f"could not cap Blender's task scheduler at {job['threads']} threads (bpy's libtbb.so.12 not "
+                "found): its idle threads may spin on spare cores while Cycles renders"
+            )
     except Exception as exc:
         traceback.print_exc()
         send({"ok": False, "error": f"{type(exc).__name__}: {exc}", "kind": type(exc).__name__})
@@ -397,7 +402,6 @@ def main(argv: list[str] | None = None) -> int:
             "gpu_backend": session.gpu_backend,
             "warnings": session.bs.warnings,
             "aslr_off": _aslr_off(),
-            "tbb_max_threads": tbb_threads,
         }
     )
     for line in sys.stdin:
