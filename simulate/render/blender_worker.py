@@ -312,7 +312,7 @@ MAX_ALLOWED_PARALLELISM = 0  # tbb::global_control::max_allowed_parallelism
 _TBB_CONTROL: list = []  # the registered control and its library, alive for the whole process
 
 
-def _limit_tbb(threads: int):
+def _limit_tbb(threads: int) -> bool:
     """Cap the threads of Blender's task scheduler at ``threads`` before ``bpy`` starts it.
 
     Cycles' own ``threads`` setting only sizes its render arena; the scheduler's other
@@ -320,25 +320,23 @@ def _limit_tbb(threads: int):
     whole core while a render runs (measured on 2 cores: 1-thread renders cost 2 CPU-s per
     second of wall time; the small border renders of a sample cost about 40% more CPU with
     2 threads than with 1 and this cap). Registering a ``global_control`` before the first
-    parallel work means the extra threads are never made. Returns what must stay alive, and the limit (None where
-    bpy's bundled oneTBB cannot be found: then the process runs as it would anyway).
+    parallel work means the extra threads are never made; it and its library are kept in
+    ``_TBB_CONTROL`` for the life of the process. False where bpy's bundled oneTBB cannot be
+    found: then the process runs as it would anyway.
     """
-    if threads <= 0:
-        return [], None
     spec = importlib.util.find_spec("bpy")
-    if spec is None or not spec.origin:
-        return [], None
-    lib = Path(spec.origin).parent / "lib" / "libtbb.so.12"
-    if not lib.is_file():
-        return [], None
+    lib = Path(spec.origin).parent / "lib" / "libtbb.so.12" if spec and spec.origin else None
+    if threads <= 0 or lib is None or not lib.is_file():
+        return False
     try:
         tbb = ctypes.CDLL(str(lib))
         create = getattr(tbb, _TBB_CREATE)
     except (OSError, AttributeError):
-        return [], None
+        return False
     control = _GlobalControl(threads, 0, MAX_ALLOWED_PARALLELISM)
     create(ctypes.byref(control))
-    return [tbb, control], threads
+    _TBB_CONTROL[:] = [tbb, control]
+    return True
 
 
 def _aslr_off() -> bool:
@@ -378,13 +376,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.process_time()
     try:
         job = json.loads((job_dir / "job.json").read_text())
-        _TBB_CONTROL[:], tbb_threads = _limit_tbb(int(job.get("threads") or 0))  # before bpy starts TBB
+        capped = _limit_tbb(int(job.get("threads") or 0))  # before bpy starts TBB
         bpy = deps.require("bpy")
         exr = deps.require("OpenEXR")
         with np.load(job_dir / "poses.npz") as z:
             poses = {k: z[k] for k in z.files}
         session = Session(bpy, exr, job, poses, job_dir)
-        if job.get("threads") and tbb_threads is None:
+        if job.get("threads") and not capped:
             session.bs.warnings.append(
                 f"could not cap Blender's task scheduler at {job['threads']} threads (bpy's libtbb.so.12 not "
                 "found): its idle threads may spin on spare cores while Cycles renders"

@@ -296,11 +296,11 @@ def test_thread_limit_reaches_blenders_scheduler():
     code = (
         "import ctypes\n"
         "from simulate.render import blender_worker as w\n"
-        "keep, n = w._limit_tbb(1)\n"
+        "capped = w._limit_tbb(1)\n"
         "import bpy\n"
-        "f = getattr(keep[0], '_ZN3tbb6detail2r127global_control_active_valueEi')\n"
+        "f = getattr(w._TBB_CONTROL[0], '_ZN3tbb6detail2r127global_control_active_valueEi')\n"
         "f.restype = ctypes.c_size_t\n"
-        "print(n, f(w.MAX_ALLOWED_PARALLELISM))\n"
+        "print(int(capped), f(w.MAX_ALLOWED_PARALLELISM))\n"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert res.returncode == 0, res.stderr
