@@ -147,7 +147,7 @@ def extrapolate(timings: dict[str, float], beauty_keys, size, spp: int) -> tuple
     Start-up is fixed per sample. At the issue's resolution and spp everything else scales
     with the number of frames. Otherwise beauty passes are scaled by pixels x frames x spp
     and the rest by pixels x frames (which overstates the signature pass, part of whose cost
-    is a fixed ~12 ms per render call), with region fractions taken as size-independent.
+    is a fixed ~2 ms per render call), with region fractions taken as size-independent.
     """
     W, H, T = size
     iw, ih, it, ispp = ISSUE_SIZE

@@ -22,6 +22,7 @@ Adjacent rectangles are merged when one render of their union is cheaper than tw
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -32,15 +33,19 @@ from simulate.scene import LightSpec, ObjectSpec, SceneSpec, project
 
 Rect = tuple[int, int, int, int]
 
-# One Cycles render call costs ~12 CPU-ms whatever its size (Blender's render pipeline and
-# scene sync, measured); in pixels that is about 4000 of the signature pass (2 spp, direct
-# light) and about 5760 / spp of a beauty pass. Rectangles are merged by these costs.
-RENDER_OVERHEAD_PX = 2048
-SIGNATURE_OVERHEAD_PX = 4000
+# A Cycles render call costs a fixed ~2.4 CPU-ms (signature pass) to ~3.5 (beauty pass) on
+# top of its pixels: Blender's render pipeline and scene sync, measured at one thread with the
+# meshes kept instanced (blender_scene._instance_anchor). In pixels that is about 640 of the
+# signature pass (2 spp, direct light) and about 1500 / spp of a beauty pass. Rectangles are
+# merged by these costs.
+RENDER_OVERHEAD_PX = 640
+SIGNATURE_OVERHEAD_PX = 640
+# A beauty pixel costs ten signature pixels: finer blocks cover the changed pixels tighter.
+BEAUTY_BLOCK_PX = 4
 
 
 def beauty_overhead_px(spp: int) -> int:
-    return max(64, 5760 // max(spp, 1))
+    return max(16, 1500 // max(spp, 1))
 
 
 # Samples on the rim of the sun's cone used to sweep shadow volumes.
@@ -113,13 +118,48 @@ def local_bounds(obj: ObjectSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 def local_corners(obj: ObjectSpec, pad_m: float = 0.0) -> np.ndarray:
-    """The 8 corners ``(8, 3)`` of the object's bounding box in its body frame, grown by
-    ``pad_m`` metres on every side plus a little slack (tessellation, float error): the
-    bound must never be tight."""
+    """Points ``(K, 3)`` in the object's body frame whose convex hull contains the object
+    grown by ``pad_m`` metres on every side, plus a little slack (tessellation, float error):
+    the bound must never be tight.
+
+    Boxes and meshes: the 8 corners of the grown bounding box. Spheres and cylinders: a
+    polyhedron around the grown primitive (a sphere's or cylinder's box has up to twice its
+    screen area, and every pixel of the difference would be rendered twice in the signature
+    pass for nothing).
+    """
     lo, hi = local_bounds(obj)
     pad = pad_m + 1e-3 + 0.01 * float(np.max(hi - lo))
+    if obj.shape == "sphere":
+        return _sphere_directions() * (float(obj.size[0]) + pad)
+    if obj.shape == "cylinder":
+        # Blender's cylinder is a 48-gon inside the circle; a 16-gon around the grown circle.
+        r = (float(obj.size[0]) + pad) / math.cos(math.pi / CYLINDER_RIM)
+        z = float(obj.size[1]) / 2 + pad
+        phi = 2 * math.pi * np.arange(CYLINDER_RIM) / CYLINDER_RIM
+        ring = np.stack([r * np.cos(phi), r * np.sin(phi)], axis=1)
+        return np.concatenate([np.c_[ring, np.full(CYLINDER_RIM, -z)], np.c_[ring, np.full(CYLINDER_RIM, z)]])
     lo, hi = lo - pad, hi + pad
     return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+
+
+CYLINDER_RIM = 16
+SPHERE_POINTS = 32
+
+
+@functools.lru_cache(maxsize=1)
+def _sphere_directions() -> np.ndarray:
+    """``SPHERE_POINTS`` directions (a Fibonacci sphere) scaled so that their convex hull
+    contains the unit ball: divided by the smallest distance from the centre to a hull facet."""
+    from scipy.spatial import ConvexHull
+
+    k = np.arange(SPHERE_POINTS) + 0.5
+    z = 1 - 2 * k / SPHERE_POINTS
+    phi = math.pi * (1 + math.sqrt(5)) * k
+    rho = np.sqrt(1 - z * z)
+    dirs = np.stack([rho * np.cos(phi), rho * np.sin(phi), z], axis=1)
+    # Facet planes are n.x + offset <= 0 inside, with |n| = 1: -offset is the distance.
+    inner = float(np.min(-ConvexHull(dirs).equations[:, 3]))
+    return dirs / inner
 
 
 def quat_rotate(q: np.ndarray, pts: np.ndarray) -> np.ndarray:

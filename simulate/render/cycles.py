@@ -161,8 +161,9 @@ class CyclesRenderer(Renderer):
             own_h = diff_hf & diff_hr  # hidden equals neither: needs its own pixels
             pad = 6 if self.denoiser else 0  # a denoiser needs context; Cycles pixels do not
             cost = regions.beauty_overhead_px(self.spp)
-            beauty_rects_r = [regions.mask_rects(diff_rf[t], pad, overhead_px=cost) for t in range(T)]
-            beauty_rects_h = [regions.mask_rects(own_h[t], pad, overhead_px=cost) for t in range(T)]
+            block = regions.BEAUTY_BLOCK_PX
+            beauty_rects_r = [regions.mask_rects(diff_rf[t], pad, block, cost) for t in range(T)]
+            beauty_rects_h = [regions.mask_rects(own_h[t], pad, block, cost) for t in range(T)]
             timings["change_maps"] = time.process_time() - t0
 
             # 3. Re-render the beauty only there.
