@@ -133,6 +133,41 @@ def test_mask_rects_cover_and_merge():
     assert len(apart) == 2
 
 
+@pytest.mark.parametrize("shape,size", [("sphere", [0.3]), ("cylinder", [0.2, 0.7]), ("box", [0.3, 0.1, 0.2])])
+def test_region_points_enclose_the_grown_object_tighter_than_its_box(shape, size):
+    """change_regions projects these points for an object grown by its contact band: their
+    hull must hold every point within ``pad`` of the surface (a sphere's or cylinder's
+    polyhedron, not its box, so the signature pass renders less)."""
+    from scipy.spatial import ConvexHull
+
+    obj = ObjectSpec(id=1, name="x", shape=shape, size=size, color=[0.5, 0.5, 0.5], position=[0.0, 0.0, 0.0])
+    pad = 0.1
+    hull = ConvexHull(regions.local_corners(obj, pad))
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(20000, 3))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    if shape == "sphere":
+        surface = size[0] * u
+    elif shape == "cylinder":
+        r, h = size[0], size[1]
+        phi = rng.uniform(0, 2 * np.pi, len(u))
+        z = rng.uniform(-h / 2, h / 2, len(u))
+        cap = rng.random(len(u)) < 0.3  # points on the caps as well as the side
+        rad = np.where(cap, r * np.sqrt(rng.random(len(u))), r)
+        z = np.where(cap, np.sign(z) * h / 2, z)
+        surface = np.stack([rad * np.cos(phi), rad * np.sin(phi), z], axis=1)
+    else:
+        surface = rng.uniform(-1, 1, (len(u), 3)) * size
+        k = rng.integers(0, 3, len(u))
+        surface[np.arange(len(u)), k] = np.sign(surface[np.arange(len(u)), k]) * np.asarray(size)[k]
+    grown = surface + pad * u  # the boundary of the object grown by pad lies in this set
+    assert (grown @ hull.equations[:, :3].T + hull.equations[:, 3] <= 1e-9).all()
+    lo, hi = regions.local_bounds(obj)
+    box = np.prod(hi - lo + 2 * pad)
+    if shape != "box":
+        assert hull.volume < 0.9 * box
+
+
 # ------------------------------------------------------------------ with Blender
 
 blender = pytest.mark.skipif(not (deps.available("bpy") and deps.available("OpenEXR")), reason="bpy/OpenEXR not installed")
