@@ -37,8 +37,7 @@ Rect = tuple[int, int, int, int]
 # top of its pixels: Blender's render pipeline and scene sync, measured at one thread with the
 # meshes kept instanced (blender_scene._instance_anchor). In pixels that is about 640 of the
 # signature pass (2 spp, direct light) and about 1500 / spp of a beauty pass. Rectangles are
-# merged by these costs.
-RENDER_OVERHEAD_PX = 640
+# merged by these costs (the signature's by default).
 SIGNATURE_OVERHEAD_PX = 640
 # A beauty pixel costs ten signature pixels: finer blocks cover the changed pixels tighter.
 BEAUTY_BLOCK_PX = 4
@@ -66,7 +65,7 @@ def clip_rect(rect: Rect, width: int, height: int) -> Rect | None:
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
-def merge_rects(rects: list[Rect], overhead_px: int = RENDER_OVERHEAD_PX) -> list[Rect]:
+def merge_rects(rects: list[Rect], overhead_px: int = SIGNATURE_OVERHEAD_PX) -> list[Rect]:
     """Greedily merge rectangles while one render of a union costs less than two renders.
 
     Each step merges the pair with the largest saving ``area(a) + area(b) + overhead -
@@ -117,6 +116,10 @@ def local_bounds(obj: ObjectSpec) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"object {obj.id}: unknown shape {obj.shape!r}")
 
 
+CYLINDER_RIM = 16  # sides of the polygon around a cylinder's cross-section
+SPHERE_POINTS = 32  # directions of the polyhedron around a sphere
+
+
 def local_corners(obj: ObjectSpec, pad_m: float = 0.0) -> np.ndarray:
     """Points ``(K, 3)`` in the object's body frame whose convex hull contains the object
     grown by ``pad_m`` metres on every side, plus a little slack (tessellation, float error):
@@ -140,10 +143,6 @@ def local_corners(obj: ObjectSpec, pad_m: float = 0.0) -> np.ndarray:
         return np.concatenate([np.c_[ring, np.full(CYLINDER_RIM, -z)], np.c_[ring, np.full(CYLINDER_RIM, z)]])
     lo, hi = lo - pad, hi + pad
     return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-
-
-CYLINDER_RIM = 16
-SPHERE_POINTS = 32
 
 
 @functools.lru_cache(maxsize=1)
@@ -353,7 +352,7 @@ def change_regions(
     return ChangeRegions(gone, shifted, union, cover(shifted), cover(union))
 
 
-def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: int = RENDER_OVERHEAD_PX) -> list[Rect]:
+def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: int = SIGNATURE_OVERHEAD_PX) -> list[Rect]:
     """Rectangles covering every True pixel of a ``(H, W)`` mask, padded and merged.
 
     The padded mask is cut into ``block_px`` blocks; runs of marked blocks in a block row
