@@ -4,9 +4,10 @@ The Cycles renderer renders its signature pass and re-renders the hidden and rem
 only inside rectangles (Cycles render borders). Both kinds are computed here, pure numpy:
 
 * :func:`change_regions` - *before* rendering, a conservative bound from geometry alone: the
-  screen projection of every changed object's bounding box (in both of its poses, grown by
-  its contact band) together with its shadow volume (the box swept along every sun
-  direction inside the sun's cone down to the floor), as convex polygons. The signature
+  screen projection of a polyhedron around every changed object (its bounding box, or a
+  tighter one for spheres and cylinders; in both of its poses, grown by its contact band)
+  together with its shadow volume (the polyhedron swept along every sun direction inside
+  the sun's cone down to the floor), as convex polygons. The signature
   pass is lit by the sun alone, directly (no bounces, black world), so a pixel's signature
   can only change if its camera ray or its sun rays meet a changed object: exactly the
   pixels inside these projections. That is what makes the bound exact rather than
@@ -120,7 +121,7 @@ CYLINDER_RIM = 16  # sides of the polygon around a cylinder's cross-section
 SPHERE_POINTS = 32  # directions of the polyhedron around a sphere
 
 
-def local_corners(obj: ObjectSpec, pad_m: float = 0.0) -> np.ndarray:
+def local_bound_points(obj: ObjectSpec, pad_m: float = 0.0) -> np.ndarray:
     """Points ``(K, 3)`` in the object's body frame whose convex hull contains the object
     grown by ``pad_m`` metres on every side, plus a little slack (tessellation, float error):
     the bound must never be tight.
@@ -176,8 +177,8 @@ def quat_rotate(q: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return pts @ rot.T
 
 
-def world_corners(obj: ObjectSpec, pose: np.ndarray, pad_m: float = 0.0) -> np.ndarray:
-    return quat_rotate(pose[3:7], local_corners(obj, pad_m)) + pose[:3]
+def world_bound_points(obj: ObjectSpec, pose: np.ndarray, pad_m: float = 0.0) -> np.ndarray:
+    return quat_rotate(pose[3:7], local_bound_points(obj, pad_m)) + pose[:3]
 
 
 def contact_band_m(obj: ObjectSpec, band: float) -> float:
@@ -210,17 +211,17 @@ def sun_directions(light: LightSpec, rim: int = SUN_RIM_SAMPLES) -> np.ndarray:
     return np.asarray(out)
 
 
-def shadow_points(corners: np.ndarray, directions: np.ndarray) -> np.ndarray | None:
-    """Where the corners' shadows land on the floor (z = 0); None if some ray never lands.
+def shadow_points(points: np.ndarray, directions: np.ndarray) -> np.ndarray | None:
+    """Where the points' shadows land on the floor (z = 0); None if some ray never lands.
 
-    The shadow volume is the convex hull of the corners and these points; anything that can
+    The shadow volume is the convex hull of the points and their floor hits; anything that can
     receive the object's shadow (the floor, other objects standing on it) lies inside it.
     """
     if np.any(directions[:, 2] > -1e-3):
         return None  # sun at or below the horizon: the shadow is unbounded
-    z = np.maximum(corners[:, 2], 0.0)
+    z = np.maximum(points[:, 2], 0.0)
     t = z[:, None] / -directions[None, :, 2]  # (K, D)
-    hits = corners[:, None, :2] + t[..., None] * directions[None, :, :2]
+    hits = points[:, None, :2] + t[..., None] * directions[None, :, :2]
     return np.concatenate([hits.reshape(-1, 2), np.zeros((hits.shape[0] * hits.shape[1], 1))], axis=1)
 
 
@@ -281,17 +282,17 @@ def fill_object(
 ) -> None:
     """Mark the screen region of an object at ``pose`` grown by ``pad_m`` (its contact band)
     and of everything its sun shadow can reach: the projection of the convex hull of its
-    bounding box and the box's shadow on the floor.
+    bounding points (:func:`local_bound_points`) and their shadows on the floor.
 
     The whole image when the sun is at the horizon or a point is behind the camera (the
     projection is then meaningless).
     """
-    corners = world_corners(obj, pose, pad_m)
-    floor_hits = shadow_points(corners, sun_directions(scene.light))
+    bound = world_bound_points(obj, pose, pad_m)
+    floor_hits = shadow_points(bound, sun_directions(scene.light))
     if floor_hits is None:
         mask[:] = True
         return
-    pts = np.concatenate([corners, floor_hits])
+    pts = np.concatenate([bound, floor_hits])
     proj = project(pts, scene.camera, frame, scene.num_frames, scene.width, scene.height)
     if np.any(proj[:, 2] <= scene.camera.near_m):
         mask[:] = True

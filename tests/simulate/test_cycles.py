@@ -142,7 +142,7 @@ def test_region_points_enclose_the_grown_object_tighter_than_its_box(shape, size
 
     obj = ObjectSpec(id=1, name="x", shape=shape, size=size, color=[0.5, 0.5, 0.5], position=[0.0, 0.0, 0.0])
     pad = 0.1
-    hull = ConvexHull(regions.local_corners(obj, pad))
+    hull = ConvexHull(regions.local_bound_points(obj, pad))
     rng = np.random.default_rng(1)
     u = rng.normal(size=(20000, 3))
     u /= np.linalg.norm(u, axis=1, keepdims=True)
