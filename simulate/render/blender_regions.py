@@ -318,9 +318,9 @@ class ChangeRegions(NamedTuple):
 
     removed: np.ndarray  # the removed objects: where hidden can differ from full
     moved: np.ndarray  # the moved objects, both poses: where hidden can differ from removed
-    union: np.ndarray  # both: where removed can differ from full
-    moved_rects: list[list[Rect]]
+    union: np.ndarray  # either: where removed can differ from full
     union_rects: list[list[Rect]]
+    overlap_rects: list[list[Rect]]  # cover removed & moved: where hidden can differ from both
 
 
 def change_regions(
@@ -330,8 +330,10 @@ def change_regions(
     """Conservative screen bounds of every change, per frame.
 
     Hidden differs from full by the removed objects alone (full poses); removed differs from
-    hidden by the moved objects (in both of their poses) alone. ``band`` grows each object
-    by its contact band (see :func:`contact_band_m`).
+    hidden by the moved objects (in both of their poses) alone. So outside ``moved`` hidden
+    looks like removed, outside ``removed`` like full, and only where the two overlap can it
+    look like neither. ``band`` grows each object by its contact band (see
+    :func:`contact_band_m`).
     """
     removed_ids = set(scene.removed_ids)
     pads = {o.id: contact_band_m(o, band) for o in scene.objects}
@@ -350,7 +352,7 @@ def change_regions(
     def cover(masks):
         return [mask_rects(m, 0, overhead_px=overhead_px) for m in masks]
 
-    return ChangeRegions(gone, shifted, union, cover(shifted), cover(union))
+    return ChangeRegions(gone, shifted, union, cover(union), cover(gone & shifted))
 
 
 def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: int = SIGNATURE_OVERHEAD_PX) -> list[Rect]:

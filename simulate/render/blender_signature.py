@@ -64,13 +64,15 @@ def quantize(x: np.ndarray) -> np.ndarray:
     return (np.rint(x.astype(np.float64) / QUANTUM) * QUANTUM).astype(np.float32)
 
 
-def assemble(full, sig: dict, T: int, H: int, W: int) -> dict[str, dict]:
+def assemble(full, sig: dict, like_full: np.ndarray, T: int, H: int, W: int) -> dict[str, dict]:
     """Per view: ids, depth and signature from the full beauty and the signature passes.
 
     ``full`` and ``sig[view]`` are worker results (``frames``, ``valid``, ``color``, ``ids``,
-    ``depth``). Where a view's signature was not rendered it cannot differ from the view it
-    is built on: removed is built on full (rendered wherever the two can differ), hidden on
-    removed (rendered wherever moved objects make the two differ). The full view takes ids
+    ``depth``). Where a view's signature was not rendered it cannot differ from a view that
+    was: removed is built on full (rendered wherever the two can differ); hidden is built on
+    removed, takes full's values where ``like_full`` (T, H, W) says only moved objects can
+    make it differ from removed (the removed objects cannot reach those pixels), and its own
+    where it was rendered (where removed and moved objects overlap). The full view takes ids
     and depth from its beauty render outside its signature rectangles.
     """
     base_sig = np.full((T, H, W, len(CHANNELS)), UNRENDERED, np.float32)
@@ -80,6 +82,8 @@ def assemble(full, sig: dict, T: int, H: int, W: int) -> dict[str, dict]:
     removed = {k: a.copy() for k, a in full_view.items()}
     _fill(removed, sig["removed"])
     hidden = {k: a.copy() for k, a in removed.items()}
+    for k, a in hidden.items():
+        a[like_full] = full_view[k][like_full]
     _fill(hidden, sig["hidden"])
     return {"full": full_view, "hidden": hidden, "removed": removed}
 

@@ -9,8 +9,9 @@ How a sample is made (``Views.info["method"]`` says the same in metadata.json):
    analytic contact band and a one-pixel neighbourhood) only inside rectangles where the views
    *can* differ: the projections of the removed and moved objects, grown by their contact
    band, and of their shadow volumes (:mod:`simulate.render.blender_regions`). Full and
-   removed are rendered in all of them, hidden only around the moved objects (elsewhere
-   it equals removed). Outside them the views are provably equal and share values.
+   removed are rendered in all of them, hidden only where the removed and the moved
+   objects' regions overlap (elsewhere it equals removed or full). Outside them the views
+   are provably equal and share values.
 3. Pixels whose signature or id differs are the changed pixels. The **removed beauty** is
    rendered only in rectangles around the pixels where removed differs from full; the
    **hidden beauty** only where hidden differs from both full and removed (elsewhere it
@@ -142,17 +143,18 @@ class CyclesRenderer(Renderer):
         with _Worker(self, scene, pf, pr) as worker:
             timings["blender_setup"] = worker.ready["cpu_s"]
             full = worker.render("beauty", "full", [(t, None) for t in range(T)])
-            # Removed can differ from full anywhere in the union; hidden differs from removed
-            # only around the moved objects, and elsewhere takes removed's values.
+            # Removed can differ from full anywhere in the union. Hidden looks like removed
+            # away from the moved objects and like full away from the removed ones: only
+            # where the two overlap can it look like neither.
             sig = {
                 "full": worker.render("signature", "full", _frames(bounds.union_rects)),
                 "removed": worker.render("signature", "removed", _frames(bounds.union_rects)),
-                "hidden": worker.render("signature", "hidden", _frames(bounds.moved_rects)),
+                "hidden": worker.render("signature", "hidden", _frames(bounds.overlap_rects)),
             }
 
             # 2. Exact change maps from the signature passes (outside the region all equal).
             t0 = time.process_time()
-            views = signature.assemble(full, sig, T, H, W)
+            views = signature.assemble(full, sig, bounds.moved & ~bounds.removed, T, H, W)
             signature.add_proximity(scene, views, region, pf, pr, moved, self.contact_band)
             signature.add_neighbourhood(views, region)
             diff_rf = _differs(views["removed"], views["full"], region)
@@ -210,7 +212,7 @@ class CyclesRenderer(Renderer):
             "renders": {"beauty_full": full.renders, "signature": sum(s.renders for s in sig.values()),
                         "beauty_removed": removed.renders, "beauty_hidden": hidden.renders},
             "border_rects": {
-                "signature": {"full": bounds.union_rects, "removed": bounds.union_rects, "hidden": bounds.moved_rects},
+                "signature": {"full": bounds.union_rects, "removed": bounds.union_rects, "hidden": bounds.overlap_rects},
                 "beauty": {"removed": beauty_rects_r, "hidden": beauty_rects_h},
             },
             "bit_reproducible": worker.ready.get("aslr_off", False),

@@ -83,7 +83,7 @@ def test_change_regions_contain_object_and_shadow():
     # A pixel that holds a point of the object has its centre within 0.71 px of it: margin 1.
     bounds = regions.change_regions(scene, full, removed, moved, margin_px=1)
     assert moved[:, 1].tolist() == [False, False, True, True] and not moved[:, 2].any()
-    assert [bool(r) for r in bounds.moved_rects] == [False, False, True, True]
+    assert [bool(r) for r in bounds.overlap_rects] == [False, False, True, True]
     d = np.asarray(scene.light.sun_direction) / np.linalg.norm(scene.light.sun_direction)
     for t in range(scene.num_frames):
         inside = bounds.removed[t]
