@@ -98,6 +98,10 @@ def test_change_regions_contain_object_and_shadow():
         assert bounds.union[t][inside].all() and bounds.union[t][bounds.moved[t]].all()
         covered = regions.rects_mask(bounds.union_rects[t], 64, 64)
         assert covered[bounds.union[t]].all()
+        # hidden is rendered only where it can differ from both full and removed
+        overlap = bounds.removed[t] & bounds.moved[t]
+        covered_h = regions.rects_mask(bounds.overlap_rects[t], 64, 64)
+        assert covered_h[overlap].all() and covered_h.sum() < covered.sum()
         assert 0 < inside.mean() < 0.3  # a bound, but not the whole image
 
 
