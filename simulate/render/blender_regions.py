@@ -5,13 +5,15 @@ only inside rectangles (Cycles render borders). Both kinds are computed here, pu
 
 * :func:`change_regions` - *before* rendering, a conservative bound from geometry alone: the
   screen projection of a polyhedron around every changed object (its bounding box, or a
-  tighter one for spheres and cylinders; in both of its poses, grown by its contact band)
-  together with its shadow volume (the polyhedron swept along every sun direction inside
-  the sun's cone down to the floor), as convex polygons. The signature
-  pass is lit by the sun alone, directly (no bounces, black world), so a pixel's signature
-  can only change if its camera ray or its sun rays meet a changed object: exactly the
-  pixels inside these projections. That is what makes the bound exact rather than
-  heuristic.
+  tighter one for spheres and cylinders; in both of its poses) together with its shadow
+  volume (the polyhedron swept along every sun direction inside the sun's cone down to the
+  floor), as convex polygons. The signature pass is lit by the sun alone, directly (no
+  bounces, black world), so a pixel's rendered signature can only change if its camera ray
+  or its sun rays meet a changed object: exactly the pixels inside these projections. That
+  is what makes the bound exact rather than heuristic. Separately, the projections of the
+  objects grown by their contact band (no shadows) bound where the analytic contact
+  proximity can be non-zero; there the signature needs only depth, which the views share
+  outside the projections above.
 * :func:`mask_rects` - rectangles covering a pixel mask, used for the polygons above and,
   *after* the signature pass, for the pixels whose signatures actually differ, where the
   beauty pass must be re-rendered.
@@ -278,21 +280,22 @@ def fill_hull(mask: np.ndarray, hull: np.ndarray, margin_px: float) -> None:
 
 def fill_object(
     mask: np.ndarray, scene: SceneSpec, obj: ObjectSpec, pose: np.ndarray, frame: int, margin_px: float,
-    pad_m: float = 0.0,
+    pad_m: float = 0.0, shadow: bool = True,
 ) -> None:
-    """Mark the screen region of an object at ``pose`` grown by ``pad_m`` (its contact band)
-    and of everything its sun shadow can reach: the projection of the convex hull of its
-    bounding points (:func:`local_bound_points`) and their shadows on the floor.
+    """Mark the screen region of an object at ``pose`` grown by ``pad_m`` and, with
+    ``shadow``, of everything its sun shadow can reach: the projection of the convex hull of
+    its bounding points (:func:`local_bound_points`) and their shadows on the floor.
 
     The whole image when the sun is at the horizon or a point is behind the camera (the
     projection is then meaningless).
     """
-    bound = world_bound_points(obj, pose, pad_m)
-    floor_hits = shadow_points(bound, sun_directions(scene.light))
-    if floor_hits is None:
-        mask[:] = True
-        return
-    pts = np.concatenate([bound, floor_hits])
+    pts = world_bound_points(obj, pose, pad_m)
+    if shadow:
+        floor_hits = shadow_points(pts, sun_directions(scene.light))
+        if floor_hits is None:
+            mask[:] = True
+            return
+        pts = np.concatenate([pts, floor_hits])
     proj = project(pts, scene.camera, frame, scene.num_frames, scene.width, scene.height)
     if np.any(proj[:, 2] <= scene.camera.near_m):
         mask[:] = True
@@ -316,9 +319,10 @@ class ChangeRegions(NamedTuple):
     """Per frame, where the views can differ: boolean masks ``(T, H, W)`` and rectangles
     covering them (the render borders)."""
 
-    removed: np.ndarray  # the removed objects: where hidden can differ from full
-    moved: np.ndarray  # the moved objects, both poses: where hidden can differ from removed
-    union: np.ndarray  # either: where removed can differ from full
+    removed: np.ndarray  # the removed objects: where hidden's signature can differ from full's
+    moved: np.ndarray  # the moved objects, both poses: where hidden's can differ from removed's
+    union: np.ndarray  # either: where removed's rendered signature can differ from full's
+    near: np.ndarray  # changed objects grown by their contact band: where proximity can be > 0
     union_rects: list[list[Rect]]
     overlap_rects: list[list[Rect]]  # cover removed & moved: where hidden can differ from both
 
@@ -332,27 +336,34 @@ def change_regions(
     Hidden differs from full by the removed objects alone (full poses); removed differs from
     hidden by the moved objects (in both of their poses) alone. So outside ``moved`` hidden
     looks like removed, outside ``removed`` like full, and only where the two overlap can it
-    look like neither. ``band`` grows each object by its contact band (see
-    :func:`contact_band_m`).
+    look like neither. These three bound the rendered signature (objects and shadows).
+    ``near`` bounds the contact band instead: each changed object grown by its band (see
+    :func:`contact_band_m`), without shadows; ``band`` 0 leaves it empty.
     """
     removed_ids = set(scene.removed_ids)
     pads = {o.id: contact_band_m(o, band) for o in scene.objects}
     T, H, W = poses_full.shape[0], scene.height, scene.width
     gone = np.zeros((T, H, W), bool)
     shifted = np.zeros((T, H, W), bool)
+    near = np.zeros((T, H, W), bool)
     for t in range(T):
         for i, obj in enumerate(scene.objects):
             if obj.id in removed_ids and np.isfinite(poses_full[t, i]).all():
-                fill_object(gone[t], scene, obj, poses_full[t, i], t, margin_px, pads[obj.id])
+                poses, target = [poses_full[t, i]], gone[t]
             elif moved[t, i]:
-                fill_object(shifted[t], scene, obj, poses_full[t, i], t, margin_px, pads[obj.id])
-                fill_object(shifted[t], scene, obj, poses_removed[t, i], t, margin_px, pads[obj.id])
+                poses, target = [poses_full[t, i], poses_removed[t, i]], shifted[t]
+            else:
+                continue
+            for pose in poses:
+                fill_object(target, scene, obj, pose, t, margin_px)
+                if pads[obj.id] > 0:
+                    fill_object(near[t], scene, obj, pose, t, margin_px, pads[obj.id], shadow=False)
     union = gone | shifted
 
     def cover(masks):
         return [mask_rects(m, 0, overhead_px=overhead_px) for m in masks]
 
-    return ChangeRegions(gone, shifted, union, cover(union), cover(gone & shifted))
+    return ChangeRegions(gone, shifted, union, near, cover(union), cover(gone & shifted))
 
 
 def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: int = SIGNATURE_OVERHEAD_PX) -> list[Rect]:

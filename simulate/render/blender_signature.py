@@ -64,7 +64,7 @@ def quantize(x: np.ndarray) -> np.ndarray:
     return (np.rint(x.astype(np.float64) / QUANTUM) * QUANTUM).astype(np.float32)
 
 
-def assemble(full, sig: dict, like_full: np.ndarray, T: int, H: int, W: int) -> dict[str, dict]:
+def assemble(full, sig: dict, like_full: np.ndarray, rendered: np.ndarray, T: int, H: int, W: int) -> dict[str, dict]:
     """Per view: ids, depth and signature from the full beauty and the signature passes.
 
     ``full`` and ``sig[view]`` are worker results (``frames``, ``valid``, ``color``, ``ids``,
@@ -72,8 +72,10 @@ def assemble(full, sig: dict, like_full: np.ndarray, T: int, H: int, W: int) -> 
     was: removed is built on full (rendered wherever the two can differ); hidden is built on
     removed, takes full's values where ``like_full`` (T, H, W) says only moved objects can
     make it differ from removed (the removed objects cannot reach those pixels), and its own
-    where it was rendered (where removed and moved objects overlap). The full view takes ids
-    and depth from its beauty render outside its signature rectangles.
+    where it was rendered (where removed and moved objects overlap), as far as that lies in
+    ``rendered`` (T, H, W), where full and removed were: beyond it all views must stay
+    equal. The full view takes ids and depth from its beauty render outside its signature
+    rectangles.
     """
     base_sig = np.full((T, H, W, len(CHANNELS)), UNRENDERED, np.float32)
     base_sig[..., 3:] = 0.0
@@ -84,13 +86,13 @@ def assemble(full, sig: dict, like_full: np.ndarray, T: int, H: int, W: int) -> 
     hidden = {k: a.copy() for k, a in removed.items()}
     for k, a in hidden.items():
         a[like_full] = full_view[k][like_full]
-    _fill(hidden, sig["hidden"])
+    _fill(hidden, sig["hidden"], rendered)
     return {"full": full_view, "hidden": hidden, "removed": removed}
 
 
-def _fill(view: dict, res) -> None:
+def _fill(view: dict, res, within: np.ndarray | None = None) -> None:
     for k, t in enumerate(res.frames):
-        m = res.valid[k]
+        m = res.valid[k] if within is None else res.valid[k] & within[t]
         view["ids"][t][m] = res.ids[k][m]
         view["depth"][t][m] = res.depth[k][m]
         view["sig"][t][m, :3] = quantize(res.color[k][m])
@@ -101,7 +103,8 @@ def add_proximity(
     scene: SceneSpec, views: dict[str, dict], region: list[np.ndarray], pf: np.ndarray, pr: np.ndarray,
     moved: np.ndarray, band: float,
 ) -> None:
-    """Fill the proximity channel of every view inside ``region[t]`` (the pixels whose signature was rendered).
+    """Fill the proximity channel of every view inside ``region[t]`` (wherever it can be
+    non-zero, and wherever the signature was rendered).
 
     The objects counted are the changed ones of the frame: removed objects (in the full view
     only) and moved objects, at each view's own pose.

@@ -5,10 +5,11 @@ How a sample is made (``Views.info["method"]`` says the same in metadata.json):
 1. **Full beauty**, every frame, whole image: the only full-cost pass. Its object-index and
    Z passes give the full view's ids and depth.
 2. **Signature pass** (cheap: direct sun light only, coded diffuse/emission plus shading
-   normals, fixed seed, CPU; :mod:`simulate.render.blender_signature`, which also adds an
-   analytic contact band and a one-pixel neighbourhood) only inside rectangles where the views
-   *can* differ: the projections of the removed and moved objects, grown by their contact
-   band, and of their shadow volumes (:mod:`simulate.render.blender_regions`). Full and
+   normals, fixed seed, CPU; :mod:`simulate.render.blender_signature`) only inside
+   rectangles where the rendered signature *can* differ: the projections of the removed and
+   moved objects and of their shadow volumes (:mod:`simulate.render.blender_regions`). An
+   analytic contact proximity (from depth) covers the objects' projections grown by their
+   contact band, and a one-pixel neighbourhood hash both. Full and
    removed are rendered in all of them, hidden only where the removed and the moved
    objects' regions overlap (elsewhere it equals removed or full). Outside them the views
    are provably equal and share values.
@@ -57,8 +58,8 @@ VOLATILE_ENV = ("PYTEST_CURRENT_TEST", "COLUMNS", "LINES", "OLDPWD", "_")
 
 METHOD = (
     "full view rendered once; sun-only direct signature pass (fixed seed, CPU) rendered inside "
-    "the projected bounds of removed/moved objects, their contact bands and shadow volumes; "
-    "hidden/removed beauty re-rendered only inside rectangles around pixels whose signature or "
+    "the projected bounds of removed/moved objects and their shadow volumes, analytic contact "
+    "proximity inside their projections grown by the contact band; hidden/removed beauty re-rendered only inside rectangles around pixels whose signature or "
     "id differs, then composited over the full render"
 )
 
@@ -137,7 +138,8 @@ class CyclesRenderer(Renderer):
         both = np.isfinite(pf).all(-1) & np.isfinite(pr).all(-1)
         pr = np.where((both & ~moved)[..., None], pf, pr)
         bounds = regions.change_regions(scene, pf, pr, moved, self.margin_px, self.contact_band)
-        region = np.stack([regions.rects_mask(r, W, H) for r in bounds.union_rects])  # rendered there
+        rendered = np.stack([regions.rects_mask(r, W, H) for r in bounds.union_rects])  # signature rendered
+        region = rendered | bounds.near  # outside it the views are equal
         timings["regions"] = time.process_time() - t0
 
         with _Worker(self, scene, pf, pr) as worker:
@@ -154,7 +156,7 @@ class CyclesRenderer(Renderer):
 
             # 2. Exact change maps from the signature passes (outside the region all equal).
             t0 = time.process_time()
-            views = signature.assemble(full, sig, bounds.moved & ~bounds.removed, T, H, W)
+            views = signature.assemble(full, sig, bounds.moved & ~bounds.removed, rendered, T, H, W)
             signature.add_proximity(scene, views, region, pf, pr, moved, self.contact_band)
             signature.add_neighbourhood(views, region)
             diff_rf = _differs(views["removed"], views["full"], region)

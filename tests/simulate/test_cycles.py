@@ -105,6 +105,24 @@ def test_change_regions_contain_object_and_shadow():
         assert 0 < inside.mean() < 0.3  # a bound, but not the whole image
 
 
+def test_contact_band_grows_the_proximity_bound_not_the_rendered_one():
+    """The band only matters to the analytic proximity: it widens ``near`` (the grown
+    sphere, no shadow) and leaves the signature's bounds (objects and shadows) alone."""
+    scene, full, removed = make_scene(size=64)
+    moved = regions.moved_objects(full, removed, 1e-6)
+    plain = regions.change_regions(scene, full, removed, moved, margin_px=1)
+    banded = regions.change_regions(scene, full, removed, moved, margin_px=1, band=0.5)
+    assert not plain.near.any()
+    assert np.array_equal(plain.union, banded.union) and plain.union_rects == banded.union_rects
+    pad = regions.contact_band_m(scene.objects[0], 0.5)
+    for t in range(scene.num_frames):
+        pts = full[t, 0, :3] + (RADIUS + pad) * _unit_sphere(400)
+        xy = project(pts, scene.camera, t, scene.num_frames, 64, 64)[:, :2].astype(int)
+        ok = (xy >= 0).all(1) & (xy < 64).all(1)
+        assert banded.near[t][xy[ok, 1], xy[ok, 0]].all()
+        assert banded.near[t].any() and not banded.near[t].all()
+
+
 def test_convex_hull_fill_matches_polygon():
     rng = np.random.default_rng(3)
     pts = rng.uniform(5, 35, size=(30, 2))
