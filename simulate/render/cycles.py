@@ -7,12 +7,12 @@ How a sample is made (``Views.info["method"]`` says the same in metadata.json):
 2. **Signature pass** (cheap: direct sun light only, coded diffuse/emission plus shading
    normals, fixed seed, CPU; :mod:`simulate.render.blender_signature`) only inside
    rectangles where the rendered signature *can* differ: the projections of the removed and
-   moved objects and of their shadow volumes (:mod:`simulate.render.blender_regions`). An
-   analytic contact proximity (from depth) covers the objects' projections grown by their
-   contact band, and a one-pixel neighbourhood hash both. Full and
-   removed are rendered in all of them, hidden only where the removed and the moved
-   objects' regions overlap (elsewhere it equals removed or full). Outside them the views
-   are provably equal and share values.
+   moved objects and of their shadow volumes (:mod:`simulate.render.blender_regions`). Full
+   and removed are rendered in all of them, hidden only where the removed and the moved
+   objects' regions overlap (elsewhere it equals removed or full). An analytic contact
+   proximity (from depth) covers the objects' projections grown by their contact band, and
+   a one-pixel neighbourhood hash both. Outside these the views are provably equal and
+   share values.
 3. Pixels whose signature or id differs are the changed pixels. The **removed beauty** is
    rendered only in rectangles around the pixels where removed differs from full; the
    **hidden beauty** only where hidden differs from both full and removed (elsewhere it
@@ -59,8 +59,9 @@ VOLATILE_ENV = ("PYTEST_CURRENT_TEST", "COLUMNS", "LINES", "OLDPWD", "_")
 METHOD = (
     "full view rendered once; sun-only direct signature pass (fixed seed, CPU) rendered inside "
     "the projected bounds of removed/moved objects and their shadow volumes, analytic contact "
-    "proximity inside their projections grown by the contact band; hidden/removed beauty re-rendered only inside rectangles around pixels whose signature or "
-    "id differs, then composited over the full render"
+    "proximity inside their projections grown by the contact band; hidden/removed beauty "
+    "re-rendered only inside rectangles around pixels whose signature or id differs, then "
+    "composited over the full render"
 )
 
 
