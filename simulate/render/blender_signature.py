@@ -103,8 +103,8 @@ def add_proximity(
     scene: SceneSpec, views: dict[str, dict], region: list[np.ndarray], pf: np.ndarray, pr: np.ndarray,
     moved: np.ndarray, band: float,
 ) -> None:
-    """Fill the proximity channel of every view inside ``region[t]`` (wherever it can be
-    non-zero, and wherever the signature was rendered).
+    """Fill the proximity channel of every view inside ``region[t]``: at least wherever it
+    can be non-zero (``ChangeRegions.near``); elsewhere it stays 0.
 
     The objects counted are the changed ones of the frame: removed objects (in the full view
     only) and moved objects, at each view's own pose.

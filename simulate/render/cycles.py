@@ -158,7 +158,7 @@ class CyclesRenderer(Renderer):
             # 2. Exact change maps from the signature passes (outside the region all equal).
             t0 = time.process_time()
             views = signature.assemble(full, sig, bounds.moved & ~bounds.removed, rendered, T, H, W)
-            signature.add_proximity(scene, views, region, pf, pr, moved, self.contact_band)
+            signature.add_proximity(scene, views, bounds.near, pf, pr, moved, self.contact_band)
             signature.add_neighbourhood(views, region)
             diff_rf = _differs(views["removed"], views["full"], region)
             diff_hf = _differs(views["hidden"], views["full"], region)
@@ -320,10 +320,15 @@ class _Result:
 
 def _differs(a: dict, b: dict, region: np.ndarray) -> np.ndarray:
     """Where two views differ; only ``region`` is compared, outside it they are equal."""
-    out = a["ids"] != b["ids"]
-    for c in range(a["sig"].shape[-1]):  # channel by channel: no (T, H, W, C) temporary
-        out |= a["sig"][..., c] != b["sig"][..., c]
-    return out & region
+    out = np.zeros(region.shape, bool)
+    for t in range(region.shape[0]):
+        ys, xs = np.nonzero(region[t].any(1))[0], np.nonzero(region[t].any(0))[0]
+        if len(ys) == 0:
+            continue
+        box = (t, slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
+        d = (a["ids"][box] != b["ids"][box]) | (a["sig"][box] != b["sig"][box]).any(-1)
+        out[box] = d & region[box]
+    return out
 
 
 def _paste(dst: np.ndarray, res: _Result, where: np.ndarray, convert) -> None:
