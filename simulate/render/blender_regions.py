@@ -409,6 +409,14 @@ def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: in
     return merge_rects(rects, overhead_px)
 
 
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """``(y0, y1, x0, x1)`` bounding the True pixels of a ``(H, W)`` mask; None if there are none."""
+    ys, xs = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if len(ys) == 0:
+        return None
+    return int(ys[0]), int(ys[-1]) + 1, int(xs[0]), int(xs[-1]) + 1
+
+
 def _cells(mask: np.ndarray, block_px: int) -> np.ndarray:
     """The mask, zero-padded to whole blocks, as ``(rows of blocks, B, columns of blocks, B)``."""
     H, W = mask.shape

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulate.render.blender_regions import contact_band_m, local_bounds, quat_rotate
+from simulate.render.blender_regions import contact_band_m, local_bounds, mask_box, quat_rotate
 from simulate.scene import ObjectSpec, SceneSpec, camera_at, look_at_matrix
 
 CHANNELS = (
@@ -100,7 +100,7 @@ def _fill(view: dict, res, within: np.ndarray | None = None) -> None:
 
 
 def add_proximity(
-    scene: SceneSpec, views: dict[str, dict], region: list[np.ndarray], pf: np.ndarray, pr: np.ndarray,
+    scene: SceneSpec, views: dict[str, dict], region: np.ndarray, pf: np.ndarray, pr: np.ndarray,
     moved: np.ndarray, band: float,
 ) -> None:
     """Fill the proximity channel of every view inside ``region[t]``: at least wherever it
@@ -196,16 +196,16 @@ def distance(obj: ObjectSpec, p: np.ndarray) -> np.ndarray:
 
 
 def add_neighbourhood(views: dict[str, dict], region: np.ndarray) -> None:
-    """Fill the hash channels inside ``region`` (the signature was rendered there).
+    """Fill the hash channels inside ``region`` (where the views can differ).
 
     Outside the region the views are equal, and so are their neighbourhoods as long as the
     region extends at least one pixel beyond every change (its margin is two).
     """
     for t in range(region.shape[0]):
-        ys, xs = np.nonzero(region[t])
-        if len(ys) == 0:
+        box = mask_box(region[t])
+        if box is None:
             continue
-        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        y0, y1, x0, x1 = box
         inside = region[t, y0:y1, x0:x1]
         for v in views.values():
             h = neighbourhood_hash(v["sig"][t, ..., :HASH], v["ids"][t], (y0, y1, x0, x1))

@@ -322,10 +322,10 @@ def _differs(a: dict, b: dict, region: np.ndarray) -> np.ndarray:
     """Where two views differ; only ``region`` is compared, outside it they are equal."""
     out = np.zeros(region.shape, bool)
     for t in range(region.shape[0]):
-        ys, xs = np.nonzero(region[t].any(1))[0], np.nonzero(region[t].any(0))[0]
-        if len(ys) == 0:
+        yx = regions.mask_box(region[t])
+        if yx is None:
             continue
-        box = (t, slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
+        box = (t, slice(yx[0], yx[1]), slice(yx[2], yx[3]))
         d = (a["ids"][box] != b["ids"][box]) | (a["sig"][box] != b["sig"][box]).any(-1)
         out[box] = d & region[box]
     return out
