@@ -229,7 +229,10 @@ def shadow_points(points: np.ndarray, directions: np.ndarray) -> np.ndarray | No
 
 def convex_hull(points: np.ndarray) -> np.ndarray:
     """Counter-clockwise convex hull ``(K, 2)`` of 2-D points (Andrew's monotone chain)."""
-    pts = sorted(set(map(tuple, np.asarray(points, dtype=np.float64))))
+    points = np.asarray(points, dtype=np.float64)
+    if len(points) > 16:
+        points = _drop_interior(points)
+    pts = sorted(set(map(tuple, points)))
     if len(pts) <= 2:
         return np.asarray(pts)
 
@@ -247,6 +250,23 @@ def convex_hull(points: np.ndarray) -> np.ndarray:
     return np.asarray(lower[:-1] + upper[:-1])
 
 
+def _drop_interior(points: np.ndarray) -> np.ndarray:
+    """``points`` without those clearly inside the hull of their eight extremes (along x, y
+    and the diagonals): such points are never hull vertices, so the hull is unchanged."""
+    x, y = points[:, 0], points[:, 1]
+    idx = {int(f(v)) for v in (x, y, x + y, x - y) for f in (np.argmin, np.argmax)}
+    if len(idx) < 3:
+        return points
+    inner = convex_hull(points[sorted(idx)])
+    if len(inner) < 3:
+        return points
+    eps = 1e-9 * (1.0 + float(np.abs(points).max()))
+    a, e = inner, np.roll(inner, -1, axis=0) - inner
+    cross = e[:, 0] * (y[:, None] - a[:, 1]) - e[:, 1] * (x[:, None] - a[:, 0])  # (K, edges)
+    inside = (cross > eps * np.hypot(e[:, 0], e[:, 1])).all(axis=1)
+    return points[~inside]
+
+
 def fill_hull(mask: np.ndarray, hull: np.ndarray, margin_px: float) -> None:
     """Set the pixels of ``mask`` whose centres lie within ``margin_px`` of the convex ``hull``.
 
@@ -260,9 +280,9 @@ def fill_hull(mask: np.ndarray, hull: np.ndarray, margin_px: float) -> None:
     y1 = min(H, math.ceil(hull[:, 1].max() + margin_px) + 1)
     if x1 <= x0 or y1 <= y0:
         return
-    ys, xs = np.mgrid[y0:y1, x0:x1]
-    px, py = xs + 0.5, ys + 0.5
-    inside = np.ones(px.shape, bool)
+    px = np.arange(x0, x1)[None, :] + 0.5  # broadcast against py: (h, w) per test
+    py = np.arange(y0, y1)[:, None] + 0.5
+    inside = np.ones((y1 - y0, x1 - x0), bool)
     if len(hull) >= 3:
         # convex_hull turns left at every vertex, so inside is where every cross product >= 0.
         for a, b in zip(hull, np.roll(hull, -1, axis=0)):
@@ -391,15 +411,18 @@ def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: in
         grown[ya:yb, xa:xb] = True
     blocks = _block_any(grown, block_px)
     runs: list[list[int]] = []  # [x0, y0, x1, y1] in block units
+    open_runs: dict[tuple[int, int], list[int]] = {}  # (x0, x1) -> the run ending at this row
     for by in range(blocks.shape[0]):
         row = np.concatenate([[False], blocks[by], [False]])
-        edges = np.flatnonzero(row[1:] != row[:-1])
+        edges = np.flatnonzero(row[1:] != row[:-1]).tolist()
         for bx0, bx1 in zip(edges[::2], edges[1::2]):
-            prev = next((r for r in runs if r[3] == by and r[0] == bx0 and r[2] == bx1), None)
-            if prev is not None:
+            prev = open_runs.get((bx0, bx1))
+            if prev is not None and prev[3] == by:
                 prev[3] = by + 1
             else:
-                runs.append([int(bx0), by, int(bx1), by + 1])
+                prev = [bx0, by, bx1, by + 1]
+                runs.append(prev)
+                open_runs[(bx0, bx1)] = prev
     rects = []
     for bx0, by0, bx1, by1 in runs:
         # Shrink each block run to the marked pixels it holds.

@@ -47,6 +47,7 @@ import numpy as np
 
 from simulate.render import blender_regions as regions
 from simulate.render import blender_signature as signature
+from simulate.render import blender_worker
 from simulate.render.base import Renderer, RenderPasses, Views
 from simulate.scene import SceneSpec
 from void import deps
@@ -382,7 +383,11 @@ class _Worker:
             text=True,
             env=env,
         )
-        self.ready = self._receive()
+        try:
+            self.ready = self._receive()
+        except BaseException:
+            self.__exit__(None, None, None)  # `with` does not call it when __enter__ fails
+            raise
         return self
 
     def render(self, kind: str, view: str, frames: list[tuple[int, list | None]], seed_offset: int = 0) -> _Result:
@@ -436,8 +441,12 @@ class _Worker:
             for stream in (self.proc.stdin, self.proc.stdout):
                 if stream:
                     stream.close()
-        if self.dir is not None and not self._keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir is not None:
+            scratch = blender_worker.scratch_dir(self.dir)  # a worker that died leaves it
+            if scratch != self.dir:
+                shutil.rmtree(scratch, ignore_errors=True)
+            if not self._keep:
+                shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class _EmptyResult(_Result):

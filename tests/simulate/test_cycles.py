@@ -20,6 +20,7 @@ import pytest
 
 from simulate import meshes
 from simulate.render import blender_regions as regions
+from simulate.render import blender_worker
 from simulate.scene import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec, camera_at, look_at_matrix, project
 from void import deps
 
@@ -377,7 +378,26 @@ def test_gpu_request_without_gpu_is_a_clear_error(tmp_path):
     scene, full, removed = make_scene(size=16, frames=2)
     with pytest.raises(CyclesError, match="no CUDA or OptiX"):
         CyclesRenderer(spp=1, device="gpu", workdir=tmp_path).render_views(scene, full, removed)
-    assert list(tmp_path.glob("*/blender.log"))  # a failed worker leaves its log for the user
+    (log,) = tmp_path.glob("*/blender.log")  # a failed worker leaves its log for the user
+    scratch = blender_worker.scratch_dir(log.parent)
+    assert scratch == log.parent or not scratch.exists()
+
+
+@blender
+@pytest.mark.blender
+def test_worker_files_are_cleaned_up(tmp_path):
+    from simulate.render.cycles import CyclesRenderer
+
+    scene, full, removed = make_scene(size=16, frames=2)
+    (tmp_path / "gone").mkdir()
+    (tmp_path / "kept").mkdir()
+    CyclesRenderer(spp=1, workdir=tmp_path / "gone").render_views(scene, full, removed)
+    assert list((tmp_path / "gone").iterdir()) == []
+    CyclesRenderer(spp=1, workdir=tmp_path / "kept", keep_workdir=True).render_views(scene, full, removed)
+    (job,) = (tmp_path / "kept").iterdir()
+    assert (job / "job.json").is_file() and (job / "blender.log").is_file()
+    scratch = blender_worker.scratch_dir(job)  # EXR scratch space in memory, removed either way
+    assert scratch == job or not scratch.exists()
 
 
 # ------------------------------------------------------------------------ helpers
