@@ -4,12 +4,13 @@ Started by :class:`simulate.render.cycles.CyclesRenderer` as::
 
     python -m simulate.render.blender_worker JOB_DIR
 
-``JOB_DIR/job.json`` holds the scene spec and render settings, ``JOB_DIR/poses.npz`` the
-full and counterfactual poses. The worker builds the scene once, answers ``ready``, then
-reads one JSON command per line on stdin and answers one JSON line each (on the original
-stdout; Blender's warnings and errors go to ``JOB_DIR/blender.log``, its progress lines
-nowhere). A fresh process per sample
-means no Blender state (datablocks, caches, the persistent BVH) leaks into the next sample.
+``JOB_DIR/job.json`` holds the scene spec and render settings (and ``scratch``, the directory
+for the EXR files, else ``JOB_DIR``), ``JOB_DIR/poses.npz`` the full and counterfactual
+poses. The worker builds the scene once, answers ``ready``, then reads one JSON command per
+line on stdin and answers one JSON line each (on the original stdout; Blender's warnings and
+errors go to ``JOB_DIR/blender.log``, its progress lines nowhere). A fresh process per
+sample means no Blender state (datablocks, caches, the persistent BVH) leaks into the next
+sample.
 
 Command ``{"op": "render", "pass": "beauty"|"signature", "view": "full"|"hidden"|"removed",
 "frames": [[frame, [[x0, y0, x1, y1], ...] or null], ...], "out": "name.npz"}`` (optional
@@ -33,7 +34,6 @@ import gc
 import importlib.util
 import json
 import os
-import shutil
 import sys
 import time
 import traceback
@@ -53,24 +53,12 @@ ADDR_NO_RANDOMIZE = 0x0040000  # linux/personality.h
 _REEXEC_ENV = "VOID_CYCLES_WORKER_NO_ASLR"
 # oneTBB's ABI entry that registers a tbb::global_control (stable across oneTBB 2021+).
 _TBB_CREATE = "_ZN3tbb6detail2r16createERNS0_2d114global_controlE"
-# Where the worker's EXR files go, if it is a writable directory: memory, not disk. Each
-# render call rewrites a small EXR, and rewriting a file on ext4 flushes it to disk on close.
-SCRATCH_ROOT = Path("/dev/shm")
-
-
-def scratch_dir(job_dir: Path) -> Path:
-    """The directory for a job's EXR files: under :data:`SCRATCH_ROOT` when usable (named
-    after the job directory, so the renderer can remove it), else the job directory."""
-    if SCRATCH_ROOT.is_dir() and os.access(SCRATCH_ROOT, os.W_OK | os.X_OK):
-        return SCRATCH_ROOT / Path(job_dir).name
-    return Path(job_dir)
 
 
 class Session:
     def __init__(self, bpy, exr, job: dict, poses: dict[str, np.ndarray], job_dir: Path):
         self.bpy, self.exr, self.job, self.dir = bpy, exr, job, job_dir
-        self.scratch = scratch_dir(job_dir)
-        self.scratch.mkdir(exist_ok=True)
+        self.scratch = Path(job.get("scratch") or job_dir)  # where the EXR files go
         self.spec = SceneSpec.from_dict(job["scene"])
         self.poses = poses
         self.bs = blender_scene.build(bpy, self.spec)
@@ -169,11 +157,6 @@ class Session:
         else:
             raise ValueError(f"unknown view {view!r}")
         blender_scene.set_camera(self.bs, self.spec, frame)
-
-    def close(self) -> None:
-        """Remove the EXR scratch directory if it is not the job directory."""
-        if self.scratch != self.dir:
-            shutil.rmtree(self.scratch, ignore_errors=True)
 
     # -------------------------------------------------------------------- render
     def render(self, cmd: dict) -> dict:
@@ -370,9 +353,9 @@ def _aslr_off() -> bool:
 def _redirect_output(log_path: Path):
     """Keep a private handle on stdout for replies; send fd 2 to the log and fd 1 nowhere.
 
-    Blender prints render progress from C straight to fd 1, which would corrupt replies:
-    about a hundred flushed lines per render call, a tenth of a small border render's cost
-    when written to a file. Warnings, errors and tracebacks go to fd 2.
+    Blender prints render progress from C straight to fd 1, which would corrupt replies: about
+    a hundred flushed lines per render call, which in a file cost a small border render about
+    a tenth of its time. Warnings, errors and tracebacks go to fd 2.
     """
     reply = os.fdopen(os.dup(1), "w", buffering=1)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -436,7 +419,6 @@ def main(argv: list[str] | None = None) -> int:
             continue
         cmd = json.loads(line)
         if cmd.get("op") == "quit":
-            session.close()
             send({"ok": True, "cpu_s_total": time.process_time()})
             return 0
         try:

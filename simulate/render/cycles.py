@@ -47,7 +47,6 @@ import numpy as np
 
 from simulate.render import blender_regions as regions
 from simulate.render import blender_signature as signature
-from simulate.render import blender_worker
 from simulate.render.base import Renderer, RenderPasses, Views
 from simulate.scene import SceneSpec
 from void import deps
@@ -56,6 +55,9 @@ from void.errors import VoidError
 VIEWS = ("full", "hidden", "removed")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VOLATILE_ENV = ("PYTEST_CURRENT_TEST", "COLUMNS", "LINES", "OLDPWD", "_")
+# Workers write their EXR files here when it is a writable directory: memory, not disk.
+# Each render call rewrites a small EXR, and ext4 flushes a rewritten file to disk on close.
+SCRATCH_ROOT = Path("/dev/shm")
 
 METHOD = (
     "full view rendered once; sun-only direct signature pass (fixed seed, CPU) rendered inside "
@@ -352,13 +354,25 @@ class _Worker:
         self.renderer, self.scene, self.pf, self.pr = renderer, scene, pf, pr
         self.proc: subprocess.Popen | None = None
         self.dir: Path | None = None
+        self.scratch: Path | None = None
         self.ready: dict = {}
         self._n = 0
         self._keep = renderer.keep_workdir
 
     def __enter__(self) -> "_Worker":
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__(None, None, None)  # `with` does not call it when __enter__ fails
+            raise
+        return self
+
+    def _start(self) -> None:
         r = self.renderer
         self.dir = Path(tempfile.mkdtemp(prefix="void-cycles-", dir=r.workdir))
+        self.scratch = self.dir
+        if SCRATCH_ROOT.is_dir() and os.access(SCRATCH_ROOT, os.W_OK | os.X_OK):
+            self.scratch = Path(tempfile.mkdtemp(prefix="void-cycles-exr-", dir=SCRATCH_ROOT))
         job = {
             "scene": self.scene.to_dict(),
             "spp": r.spp,
@@ -367,6 +381,7 @@ class _Worker:
             "device": r.device,
             "threads": r.threads,
             "seed": int(self.scene.seed),
+            "scratch": str(self.scratch),
         }
         (self.dir / "job.json").write_text(json.dumps(job))
         np.savez(self.dir / "poses.npz", full=self.pf, removed=self.pr)
@@ -383,12 +398,7 @@ class _Worker:
             text=True,
             env=env,
         )
-        try:
-            self.ready = self._receive()
-        except BaseException:
-            self.__exit__(None, None, None)  # `with` does not call it when __enter__ fails
-            raise
-        return self
+        self.ready = self._receive()
 
     def render(self, kind: str, view: str, frames: list[tuple[int, list | None]], seed_offset: int = 0) -> _Result:
         self._n += 1
@@ -441,12 +451,10 @@ class _Worker:
             for stream in (self.proc.stdin, self.proc.stdout):
                 if stream:
                     stream.close()
-        if self.dir is not None:
-            scratch = blender_worker.scratch_dir(self.dir)  # a worker that died leaves it
-            if scratch != self.dir:
-                shutil.rmtree(scratch, ignore_errors=True)
-            if not self._keep:
-                shutil.rmtree(self.dir, ignore_errors=True)
+        if self.scratch is not None and self.scratch != self.dir:
+            shutil.rmtree(self.scratch, ignore_errors=True)  # only EXR files: never kept
+        if self.dir is not None and not self._keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class _EmptyResult(_Result):

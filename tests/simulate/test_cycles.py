@@ -20,7 +20,6 @@ import pytest
 
 from simulate import meshes
 from simulate.render import blender_regions as regions
-from simulate.render import blender_worker
 from simulate.scene import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec, camera_at, look_at_matrix, project
 from void import deps
 
@@ -368,36 +367,41 @@ def test_thread_limit_reaches_blenders_scheduler():
 
 @blender
 @pytest.mark.blender
-def test_gpu_request_without_gpu_is_a_clear_error(tmp_path):
+def test_gpu_request_without_gpu_is_a_clear_error(tmp_path, monkeypatch):
     import shutil
 
+    from simulate.render import cycles
     from simulate.render.cycles import CyclesError, CyclesRenderer
 
     if shutil.which("nvidia-smi"):
         pytest.skip("a GPU may be present")
+    for d in ("shm", "work"):
+        (tmp_path / d).mkdir()
+    monkeypatch.setattr(cycles, "SCRATCH_ROOT", tmp_path / "shm")
     scene, full, removed = make_scene(size=16, frames=2)
     with pytest.raises(CyclesError, match="no CUDA or OptiX"):
-        CyclesRenderer(spp=1, device="gpu", workdir=tmp_path).render_views(scene, full, removed)
-    (log,) = tmp_path.glob("*/blender.log")  # a failed worker leaves its log for the user
-    scratch = blender_worker.scratch_dir(log.parent)
-    assert scratch == log.parent or not scratch.exists()
+        CyclesRenderer(spp=1, device="gpu", workdir=tmp_path / "work").render_views(scene, full, removed)
+    assert list((tmp_path / "work").glob("*/blender.log"))  # a failed worker leaves its log for the user
+    assert list((tmp_path / "shm").iterdir()) == []  # and nothing in memory
 
 
 @blender
 @pytest.mark.blender
-def test_worker_files_are_cleaned_up(tmp_path):
+def test_worker_files_are_cleaned_up(tmp_path, monkeypatch):
+    from simulate.render import cycles
     from simulate.render.cycles import CyclesRenderer
 
+    for d in ("shm", "gone", "kept"):
+        (tmp_path / d).mkdir()
+    monkeypatch.setattr(cycles, "SCRATCH_ROOT", tmp_path / "shm")
     scene, full, removed = make_scene(size=16, frames=2)
-    (tmp_path / "gone").mkdir()
-    (tmp_path / "kept").mkdir()
     CyclesRenderer(spp=1, workdir=tmp_path / "gone").render_views(scene, full, removed)
     assert list((tmp_path / "gone").iterdir()) == []
     CyclesRenderer(spp=1, workdir=tmp_path / "kept", keep_workdir=True).render_views(scene, full, removed)
     (job,) = (tmp_path / "kept").iterdir()
     assert (job / "job.json").is_file() and (job / "blender.log").is_file()
-    scratch = blender_worker.scratch_dir(job)  # EXR scratch space in memory, removed either way
-    assert scratch == job or not scratch.exists()
+    assert not list(job.glob("*.exr"))  # they went to the scratch directory
+    assert list((tmp_path / "shm").iterdir()) == []  # which is removed either way
 
 
 # ------------------------------------------------------------------------ helpers
