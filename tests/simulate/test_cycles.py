@@ -139,6 +139,22 @@ def test_convex_hull_fill_matches_polygon():
     assert abs(mask.sum() - area) < 0.15 * area
 
 
+def test_convex_hull_vertices_with_many_inner_points():
+    from scipy.spatial import ConvexHull
+
+    rng = np.random.default_rng(5)
+    for k in range(200):
+        n = int(rng.integers(17, 300))  # above the size where inner points are dropped first
+        pts = rng.normal(size=(n, 2)) * rng.uniform(1, 300) + rng.uniform(-100, 100, 2)
+        if k % 4 == 0:
+            pts = np.round(rng.normal(size=(n, 2)) * 6)  # a grid: duplicates and collinear edge points
+        hull = regions.convex_hull(pts)
+        ref = pts[ConvexHull(pts).vertices]  # counter-clockwise, collinear points left out
+        assert sorted(map(tuple, hull)) == sorted(map(tuple, ref))
+        turn = np.cross(np.roll(hull, -1, 0) - hull, np.roll(hull, -2, 0) - np.roll(hull, -1, 0))
+        assert (turn > 0).all()  # counter-clockwise, as fill_hull expects
+
+
 def test_mask_rects_cover_and_merge():
     rng = np.random.default_rng(0)
     for _ in range(50):
