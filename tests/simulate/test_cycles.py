@@ -381,35 +381,41 @@ def test_thread_limit_reaches_blenders_scheduler():
     assert res.stdout.split()[-2:] == ["1", "1"]
 
 
+@pytest.fixture
+def scratch_root(tmp_path, monkeypatch):
+    """A temporary folder in place of /dev/shm for the workers' EXR scratch directories."""
+    from simulate.render import cycles
+
+    root = tmp_path / "shm"
+    root.mkdir()
+    monkeypatch.setattr(cycles, "SCRATCH_ROOT", root)
+    return root
+
+
 @blender
 @pytest.mark.blender
-def test_gpu_request_without_gpu_is_a_clear_error(tmp_path, monkeypatch):
+def test_gpu_request_without_gpu_is_a_clear_error(tmp_path, scratch_root):
     import shutil
 
-    from simulate.render import cycles
     from simulate.render.cycles import CyclesError, CyclesRenderer
 
     if shutil.which("nvidia-smi"):
         pytest.skip("a GPU may be present")
-    for d in ("shm", "work"):
-        (tmp_path / d).mkdir()
-    monkeypatch.setattr(cycles, "SCRATCH_ROOT", tmp_path / "shm")
+    (tmp_path / "work").mkdir()
     scene, full, removed = make_scene(size=16, frames=2)
     with pytest.raises(CyclesError, match="no CUDA or OptiX"):
         CyclesRenderer(spp=1, device="gpu", workdir=tmp_path / "work").render_views(scene, full, removed)
     assert list((tmp_path / "work").glob("*/blender.log"))  # a failed worker leaves its log for the user
-    assert list((tmp_path / "shm").iterdir()) == []  # and nothing in memory
+    assert list(scratch_root.iterdir()) == []  # and nothing in memory
 
 
 @blender
 @pytest.mark.blender
-def test_worker_files_are_cleaned_up(tmp_path, monkeypatch):
-    from simulate.render import cycles
+def test_worker_files_are_cleaned_up(tmp_path, scratch_root):
     from simulate.render.cycles import CyclesRenderer
 
-    for d in ("shm", "gone", "kept"):
+    for d in ("gone", "kept"):
         (tmp_path / d).mkdir()
-    monkeypatch.setattr(cycles, "SCRATCH_ROOT", tmp_path / "shm")
     scene, full, removed = make_scene(size=16, frames=2)
     CyclesRenderer(spp=1, workdir=tmp_path / "gone").render_views(scene, full, removed)
     assert list((tmp_path / "gone").iterdir()) == []
@@ -417,7 +423,7 @@ def test_worker_files_are_cleaned_up(tmp_path, monkeypatch):
     (job,) = (tmp_path / "kept").iterdir()
     assert (job / "job.json").is_file() and (job / "blender.log").is_file()
     assert not list(job.glob("*.exr"))  # they went to the scratch directory
-    assert list((tmp_path / "shm").iterdir()) == []  # which is removed either way
+    assert list(scratch_root.iterdir()) == []  # which is removed either way
 
 
 # ------------------------------------------------------------------------ helpers
