@@ -51,6 +51,11 @@ class SimulateConfig:
     max_attempts: int = field(default=20, metadata={"help": "scene draws per sample before giving up on degenerate scenes"})
     spp: int = field(default=16, metadata={"help": "Cycles samples per pixel"})
     denoiser: bool = field(default=False, metadata={"help": "Cycles: OpenImageDenoise on the RGB"})
+    animated_seed: bool = field(
+        default=False,
+        metadata={"help": "Cycles: a new noise seed every frame (default: one per sample, as Blender and Kubric "
+                          "do; frames showing the same scene then share renders)"},
+    )
     device: str = field(default="cpu", metadata={"help": "Cycles compute device", "choices": DEVICES})
     threads: int = field(
         default=0,

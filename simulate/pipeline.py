@@ -66,10 +66,11 @@ def renderer_for(config: SimulateConfig):
     from simulate.render import make_renderer
 
     threads = render_threads(config)
-    key = (config.renderer, config.spp, config.denoiser, config.device, threads)
+    key = (config.renderer, config.spp, config.denoiser, config.device, threads, config.animated_seed)
     if key not in _RENDERERS:
         _RENDERERS[key] = make_renderer(
-            config.renderer, spp=config.spp, denoiser=config.denoiser, device=config.device, threads=threads
+            config.renderer, spp=config.spp, denoiser=config.denoiser, device=config.device, threads=threads,
+            animated_seed=config.animated_seed,
         )
     return _RENDERERS[key]
 

@@ -8,7 +8,8 @@ __all__ = ["Renderer", "RenderPasses", "Views", "make_renderer"]
 
 
 def make_renderer(
-    name: str, *, spp: int = 16, denoiser: bool = False, device: str = "cpu", threads: int = 0
+    name: str, *, spp: int = 16, denoiser: bool = False, device: str = "cpu", threads: int = 0,
+    animated_seed: bool = False,
 ) -> Renderer:
     """Build a renderer by name; each backend's heavy imports happen only here."""
     if name == "raster":
@@ -18,5 +19,5 @@ def make_renderer(
     if name == "cycles":
         from simulate.render.cycles import CyclesRenderer
 
-        return CyclesRenderer(spp=spp, denoiser=denoiser, device=device, threads=threads)
+        return CyclesRenderer(spp=spp, denoiser=denoiser, device=device, threads=threads, animated_seed=animated_seed)
     raise ValueError(f"unknown renderer {name!r}; expected raster or cycles")

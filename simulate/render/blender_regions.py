@@ -17,6 +17,9 @@ only inside rectangles (Cycles render borders). Both kinds are computed here, pu
 * :func:`mask_rects` - rectangles covering a pixel mask, used for the polygons above and,
   *after* the signature pass, for the pixels whose signatures actually differ, where the
   beauty pass must be re-rendered.
+* :func:`hold_still` and :func:`same_state_as` - which frames of a view show exactly the
+  same scene (a static camera, objects at rest): with a seed that does not change from frame
+  to frame, Cycles renders them bit for bit alike, so one render serves them all.
 
 Rectangles are ``(x0, y0, x1, y1)`` in pixels, x right, y down, ``x1``/``y1`` exclusive.
 Adjacent rectangles are merged when one render of their union is cheaper than two renders
@@ -32,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from simulate import meshes
-from simulate.scene import LightSpec, ObjectSpec, SceneSpec, project
+from simulate.scene import LightSpec, ObjectSpec, SceneSpec, camera_at, project
 
 Rect = tuple[int, int, int, int]
 
@@ -44,6 +47,12 @@ Rect = tuple[int, int, int, int]
 SIGNATURE_OVERHEAD_PX = 640
 # A beauty pixel costs ten signature pixels: finer blocks cover the changed pixels tighter.
 BEAUTY_BLOCK_PX = 4
+
+
+# Objects that move less than this many pixels on screen are held still (see hold_still). A
+# hundredth of a pixel moves an edge by 1% of a pixel's footprint: at most a few 8-bit levels
+# at a black-white edge, well inside 16-spp noise.
+HOLD_PX = 0.01
 
 
 def beauty_overhead_px(spp: int) -> int:
@@ -333,6 +342,59 @@ def moved_objects(poses_full: np.ndarray, poses_removed: np.ndarray, tol: float)
     dq = np.minimum(np.abs(qf - qr).max(-1), np.abs(qf + qr).max(-1))
     present = np.isfinite(poses_full).all(-1) & np.isfinite(poses_removed).all(-1)
     return present & ((dp > tol) | (dq > tol))
+
+
+def hold_still(scene: SceneSpec, poses: np.ndarray, max_px: float = HOLD_PX) -> np.ndarray:
+    """``(T, N, 7)`` poses in which an object at rest keeps one pose exactly, frame to frame.
+
+    Objects at rest in the physics still creep by float dust (1e-7 to 1e-5 m a frame, a
+    stack swaying). An object whose bounding-box corners stay within ``max_px`` pixels on
+    screen (at each frame's camera) of where they were when it last settled is held at that
+    pose; a stretch ends as soon as they are farther. Held, the poses repeat bit for bit, so
+    frames showing them can share renders. ``max_px`` 0 holds only exact repeats. Absent
+    (NaN) rows stay absent.
+    """
+    out = np.array(poses, dtype=np.float64, copy=True)
+    T, N = out.shape[:2]
+    corners = []
+    for obj in scene.objects:
+        lo, hi = local_bounds(obj)
+        corners.append(np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]))
+    for t in range(1, T):
+        prev, cur = out[t - 1], out[t]
+        for i in range(N):
+            a, c = prev[i], cur[i]
+            present = np.isfinite(a).all(), np.isfinite(c).all()
+            if not any(present) or (all(present) and (a == c).all()):
+                cur[i] = a
+            elif all(present) and max_px > 0:
+                pts = [quat_rotate(q[3:7], corners[i]) + q[:3] for q in (a, c)]
+                pa, pc = (project(p, scene.camera, t, T, scene.width, scene.height) for p in pts)
+                in_front = min(pa[:, 2].min(), pc[:, 2].min()) > scene.camera.near_m
+                if in_front and np.abs(pa[:, :2] - pc[:, :2]).max() <= max_px:
+                    cur[i] = a
+    return out
+
+
+def same_state_as(scene: SceneSpec, poses: np.ndarray, hidden_rows: list[int]) -> np.ndarray:
+    """``(T,)`` int: for each frame, the first frame that shows exactly the same scene.
+
+    The same scene means the same camera (:func:`simulate.scene.camera_at`), the same objects
+    shown (rows of ``hidden_rows`` and NaN rows are not) and bit-identical poses of those.
+    Everything else a render depends on is the same in every frame (lights, world, floor).
+    """
+    T = poses.shape[0]
+    first: dict[bytes, int] = {}
+    out = np.arange(T)
+    for t in range(T):
+        eye, target, up, fov = camera_at(scene.camera, t, T)
+        p = np.array(poses[t], dtype=np.float64, copy=True)
+        gone = ~np.isfinite(p).all(-1)
+        gone[list(hidden_rows)] = True
+        p[gone] = 0.0
+        key = np.concatenate([eye, target, up, [fov]]).tobytes() + gone.tobytes() + p.tobytes()
+        out[t] = first.setdefault(key, t)
+    return out
 
 
 class ChangeRegions(NamedTuple):

@@ -20,7 +20,8 @@ Combined, object-index and Z passes back with OpenEXR (pixels cannot be read fro
 Result' in background mode) and saves ``out``: ``rects`` (K, 5) int32 rows of (index into
 ``frames``, x0, y0, x1, y1) and, for those rectangles' pixels one after the other in row-major
 order, ``color`` (P, 3) float32 linear, ``ids`` (P,) int32, ``depth`` (P,) float32 and, for
-the signature pass, ``normal`` (P, 3) float32.
+the signature pass, ``normal`` (P, 3) float32. The reply gives the CPU seconds of the
+command and of each entry of ``frames`` (``entry_cpu_s``).
 ``{"op": "quit"}`` ends the session.
 
 This module and :mod:`simulate.render.blender_scene` are the only ones that touch ``bpy``
@@ -164,17 +165,20 @@ class Session:
         W, H = self.spec.width, self.spec.height
         self._use_pass(kind)
         sc = self.bs.scene
-        rects, color, ids, depth, normal = [], [], [], [], []
+        rects, color, ids, depth, normal, entry_cpu = [], [], [], [], [], []
         pixels = 0
         t0 = time.process_time()
         for k, (frame, frame_rects) in enumerate(cmd["frames"]):
+            t_entry = time.process_time()
             self._set_view(view, int(frame))
             sc.frame_current = int(frame)
             if kind == "beauty":
-                # One seed per frame, the same in every view: re-rendered pixels whose paths
-                # never meet a change come out equal to the full render's.
+                # The same seed in every view: re-rendered pixels whose paths never meet a
+                # change come out equal to the full render's. And, unless animated_seed, in
+                # every frame (Blender's default): frames showing the same scene render alike.
                 offset = int(cmd.get("seed_offset", 0)) * 1000003
-                sc.cycles.seed = (int(self.job["seed"]) * 7919 + int(frame) + offset) % (2**31 - 1)
+                step = int(frame) if self.job.get("animated_seed") else 0
+                sc.cycles.seed = (int(self.job["seed"]) * 7919 + step + offset) % (2**31 - 1)
             for rect in frame_rects if frame_rects is not None else [None]:
                 x0, y0, x1, y1 = rect if rect is not None else (0, 0, W, H)
                 out = self._render_rect(rect, self.scratch / f"r{len(rects) % 2}.exr")
@@ -189,6 +193,7 @@ class Session:
                 if "normal" in out:
                     normal.append(out["normal"].reshape(-1, 3))
                 pixels += (y1 - y0) * (x1 - x0)
+            entry_cpu.append(time.process_time() - t_entry)
         cpu = time.process_time() - t0
         path = self.dir / cmd["out"]
         # Packed: only the rendered rectangles, row-major one after the other.
@@ -200,7 +205,8 @@ class Session:
             depth=np.concatenate(depth) if depth else np.zeros(0, np.float32),
             **({"normal": np.concatenate(normal)} if normal else {}),
         )
-        return {"ok": True, "cpu_s": cpu, "renders": len(rects), "pixels": pixels, "out": str(path)}
+        return {"ok": True, "cpu_s": cpu, "entry_cpu_s": entry_cpu, "renders": len(rects), "pixels": pixels,
+                "out": str(path)}
 
     def _render_rect(self, rect, path: Path) -> dict:
         sc = self.bs.scene

@@ -22,6 +22,14 @@ How a sample is made (``Views.info["method"]`` says the same in metadata.json):
    wherever two views have equal signatures and ids their RGB is bit-identical, and 255
    pixels of the quadmask are identical in input and target, with no threshold on noisy RGB.
 
+**Frames that show the same scene share renders.** The beauty seed is the same in every
+frame (Blender's default, as in VOID's Kubric renders) and the signature's always is, so a
+frame whose camera, shown objects and poses equal an earlier frame's renders bit for bit
+alike (objects at rest are held at one pose: :func:`~simulate.render.blender_regions.hold_still`).
+Each set of such frames is rendered once, in every pass, over the union of what its frames
+need: a static camera over objects at rest costs one frame. ``animated_seed`` gives every
+frame its own beauty seed instead, and then only the signature pass shares.
+
 What the signature does not see, and is therefore never marked nor re-rendered: indirect
 light farther than the contact band from a changed object, and reflections of changed
 objects in glossy or metallic surfaces elsewhere. There the target keeps the full render's
@@ -64,7 +72,8 @@ METHOD = (
     "the projected bounds of removed/moved objects and their shadow volumes, analytic contact "
     "proximity inside their projections grown by the contact band; hidden/removed beauty "
     "re-rendered only inside rectangles around pixels whose signature or id differs, then "
-    "composited over the full render"
+    "composited over the full render; frames showing the same scene (same camera, objects held "
+    "at rest) share one render in every pass (see same_scene_as)"
 )
 
 
@@ -85,7 +94,11 @@ class CyclesRenderer(Renderer):
     scheduler at N threads, so no idle scheduler thread spins on a core while a render runs
     (see ``blender_worker._limit_tbb``). Pixels are the same for every thread count. For
     throughput, run one single-threaded worker per core (``void simulate`` does this by
-    default: ``--threads`` 0 means the cores divided by ``--workers``).
+    default: ``--threads`` 0 means the cores divided by ``--workers``). The beauty seed is
+    one per sample, the same in every frame and view; ``animated_seed`` varies it by frame
+    (noise that changes from frame to frame, and frames no longer share beauty renders).
+    Objects whose screen motion since they settled stays under ``hold_px`` pixels are
+    rendered at the settled pose (0: only exact repeats), so frames at rest share renders.
     """
 
     name = "cycles"
@@ -101,6 +114,8 @@ class CyclesRenderer(Renderer):
         threads: int = 0,
         margin_px: int = 2,
         contact_band: float = CONTACT_BAND,
+        animated_seed: bool = False,
+        hold_px: float = regions.HOLD_PX,
         pose_tol: float = 1e-6,
         workdir: str | os.PathLike | None = None,
         keep_workdir: bool = False,
@@ -116,6 +131,8 @@ class CyclesRenderer(Renderer):
         self.signature_spp, self.threads = int(signature_spp), int(threads)
         self.margin_px, self.pose_tol = int(margin_px), float(pose_tol)
         self.contact_band = float(contact_band)
+        self.animated_seed = bool(animated_seed)
+        self.hold_px = float(hold_px)
         self.workdir, self.keep_workdir = workdir, keep_workdir
 
     def settings(self) -> dict[str, Any]:
@@ -124,6 +141,8 @@ class CyclesRenderer(Renderer):
             "spp": self.spp,
             "signature_spp": self.signature_spp,
             "contact_band": self.contact_band,
+            "animated_seed": self.animated_seed,
+            "hold_px": self.hold_px,
             "denoiser": self.denoiser,
             "device": self.device,
         }
@@ -136,27 +155,36 @@ class CyclesRenderer(Renderer):
         T, W, H = pf.shape[0], scene.width, scene.height
 
         # 1. Where can the views differ?  Snap objects that did not move (within pose_tol)
-        #    to their full-run pose, so float dust from the re-simulation is not a "change".
+        #    to their full-run pose, so float dust from the re-simulation is not a "change",
+        #    and hold objects at rest at one pose, so frames that show them can share renders.
         t0 = time.process_time()
         moved = regions.moved_objects(pf, pr, self.pose_tol)
         both = np.isfinite(pf).all(-1) & np.isfinite(pr).all(-1)
+        pf, pr = regions.hold_still(scene, pf, self.hold_px), regions.hold_still(scene, pr, self.hold_px)
         pr = np.where((both & ~moved)[..., None], pf, pr)
         bounds = regions.change_regions(scene, pf, pr, moved, self.margin_px, self.contact_band)
         rendered = np.stack([regions.rects_mask(r, W, H) for r in bounds.union_rects])  # signature rendered
+        overlap = np.stack([regions.rects_mask(r, W, H) for r in bounds.overlap_rects])
         region = rendered | bounds.near  # outside it the views are equal
+        gone = [i for i, o in enumerate(scene.objects) if o.id in set(scene.removed_ids)]
+        same = {"full": regions.same_state_as(scene, pf, []), "hidden": regions.same_state_as(scene, pf, gone),
+                "removed": regions.same_state_as(scene, pr, gone)}
+        beauty_same = {v: np.arange(T) for v in VIEWS} if self.animated_seed else same
         timings["regions"] = time.process_time() - t0
 
         with _Worker(self, scene, pf, pr) as worker:
             timings["blender_setup"] = worker.ready["cpu_s"]
-            full = worker.render("beauty", "full", [(t, None) for t in range(T)])
+            full_plan = [(ts[0], None, ts) for ts in _sets(beauty_same["full"], range(T))]
+            full = _render_plan(worker, "beauty", "full", full_plan)
             # Removed can differ from full anywhere in the union. Hidden looks like removed
             # away from the moved objects and like full away from the removed ones: only
             # where the two overlap can it look like neither.
-            sig = {
-                "full": worker.render("signature", "full", _frames(bounds.union_rects)),
-                "removed": worker.render("signature", "removed", _frames(bounds.union_rects)),
-                "hidden": worker.render("signature", "hidden", _frames(bounds.overlap_rects)),
-            }
+            within = {"full": rendered, "removed": rendered, "hidden": overlap}
+            wanted = {"full": bounds.union_rects, "removed": bounds.union_rects, "hidden": bounds.overlap_rects}
+            sig_plans, sig = {}, {}
+            for v in ("full", "removed", "hidden"):
+                sig_plans[v] = _plan(within[v], same[v], lambda m: regions.mask_rects(m, 0), wanted[v])
+                sig[v] = _render_plan(worker, "signature", v, sig_plans[v], within[v])
 
             # 2. Exact change maps from the signature passes (outside the region all equal).
             t0 = time.process_time()
@@ -169,14 +197,17 @@ class CyclesRenderer(Renderer):
             own_h = diff_hf & diff_hr  # hidden equals neither: needs its own pixels
             pad = 6 if self.denoiser else 0  # a denoiser needs context; Cycles pixels do not
             cost = regions.beauty_overhead_px(self.spp)
-            block = regions.BEAUTY_BLOCK_PX
-            beauty_rects_r = [regions.mask_rects(diff_rf[t], pad, block, cost) for t in range(T)]
-            beauty_rects_h = [regions.mask_rects(own_h[t], pad, block, cost) for t in range(T)]
+
+            def cover(mask):
+                return regions.mask_rects(mask, pad, regions.BEAUTY_BLOCK_PX, cost)
+
+            plan_r = _plan(diff_rf, beauty_same["removed"], cover)
+            plan_h = _plan(own_h, beauty_same["hidden"], cover)
             timings["change_maps"] = time.process_time() - t0
 
             # 3. Re-render the beauty only there.
-            removed = worker.render("beauty", "removed", _frames(beauty_rects_r))
-            hidden = worker.render("beauty", "hidden", _frames(beauty_rects_h))
+            removed = _render_plan(worker, "beauty", "removed", plan_r)
+            hidden = _render_plan(worker, "beauty", "hidden", plan_h)
             worker_total = worker.close()
 
         # 4. Composite.
@@ -210,16 +241,22 @@ class CyclesRenderer(Renderer):
             "denoiser": "openimagedenoise" if self.denoiser else None,
             "pixel_filter": "blackman-harris, 1.5 px",
             "contact_band": self.contact_band,
+            "hold_px": self.hold_px,
             "signature_channels": list(signature.CHANNELS),
-            "seeds": {"beauty": f"({scene.seed} * 7919 + frame) mod 2^31-1, same in every view", "signature": 0},
+            "seeds": {"beauty": f"({scene.seed} * 7919{' + frame' if self.animated_seed else ''}) mod 2^31-1, same in "
+                               f"every view{'' if self.animated_seed else ' and frame'}", "signature": 0},
+            # Frame t shows exactly the scene of frame same_scene_as[view][t]: they share renders
+            # (the beauty's only with one seed for all frames).
+            "same_scene_as": {v: same[v].tolist() for v in VIEWS},
+            "beauty_shared_between_frames": not self.animated_seed,
             "moved_object_ids": [o.id for i, o in enumerate(scene.objects) if moved[:, i].any()],
             "signature_fraction": {v: sig[v].pixels / px for v in VIEWS},
             "rerendered_fraction": {"hidden": hidden.pixels / px, "removed": removed.pixels / px},
             "renders": {"beauty_full": full.renders, "signature": sum(s.renders for s in sig.values()),
                         "beauty_removed": removed.renders, "beauty_hidden": hidden.renders},
-            "border_rects": {
-                "signature": {"full": bounds.union_rects, "removed": bounds.union_rects, "hidden": bounds.overlap_rects},
-                "beauty": {"removed": beauty_rects_r, "hidden": beauty_rects_h},
+            "border_rects": {  # by the frame rendered; frames that share its render have none
+                "signature": {v: _rects_by_frame(sig_plans[v], T) for v in ("full", "removed", "hidden")},
+                "beauty": {"removed": _rects_by_frame(plan_r, T), "hidden": _rects_by_frame(plan_h, T)},
             },
             "bit_reproducible": worker.ready.get("aslr_off", False),
             "warnings": worker.ready.get("warnings", []),
@@ -239,25 +276,29 @@ class CyclesRenderer(Renderer):
         """VOID's published recipe: full, hidden and re-simulated views, each rendered whole.
 
         Used by ``benchmarks/render_vs_void.py`` as the reference. The signature is the RGB
-        itself (there is no noise-free pass), ids come from the object-index pass. By
-        default the three views share each frame's seed (Blender's behaviour with a fixed
-        seed, which correlates their noise); ``independent_seeds`` gives each view its own.
+        itself (there is no noise-free pass), ids come from the object-index pass. Every
+        frame is rendered, at the poses given (as VOID's Kubric script does). By default the
+        three views share the seed (Blender's behaviour with a fixed seed, which correlates
+        their noise); ``independent_seeds`` gives each view its own. ``info["frame_cpu_s"]``
+        has each pass's CPU seconds frame by frame.
         """
         pf, pr = _check_poses(scene, poses_full, poses_removed)
         T = pf.shape[0]
         every = [(t, None) for t in range(T)]
         timings: dict[str, float] = {}
-        out = {}
+        out, frame_cpu = {}, {}
         with _Worker(self, scene, pf, pr) as worker:
             timings["blender_setup"] = worker.ready["cpu_s"]
             for k, view in enumerate(VIEWS):
                 res = worker.render("beauty", view, every, seed_offset=k if independent_seeds else 0)
                 timings[f"beauty_{view}"] = res.cpu_s
+                frame_cpu[view] = res.entry_cpu_s
                 rgb = to_srgb8(res.color)
                 out[view] = RenderPasses(rgb, res.ids, rgb[..., None], res.depth)
             timings["total"] = worker.close()
         info = {"renderer": self.name, "method": "three full passes (VOID reference)", **self.settings(),
-                "blender_version": worker.ready["blender_version"], "independent_seeds": independent_seeds}
+                "blender_version": worker.ready["blender_version"], "independent_seeds": independent_seeds,
+                "frame_cpu_s": frame_cpu}
         return Views(out["full"], out["hidden"], out["removed"], info=info, timings_s=timings)
 
 
@@ -285,8 +326,42 @@ def _check_poses(scene: SceneSpec, poses_full, poses_removed) -> tuple[np.ndarra
     return pf, pr
 
 
-def _frames(rects_per_frame: list[list[tuple]]) -> list[tuple[int, list]]:
-    return [(t, [list(r) for r in rects]) for t, rects in enumerate(rects_per_frame) if rects]
+def _sets(same_as: np.ndarray, frames) -> list[list[int]]:
+    """``frames`` grouped by the scene they show (``same_as``), in order of first frame."""
+    sets: dict[int, list[int]] = {}
+    for t in frames:
+        sets.setdefault(int(same_as[t]), []).append(int(t))
+    return list(sets.values())
+
+
+def _plan(masks: np.ndarray, same_as: np.ndarray, cover, rects: list | None = None) -> list[tuple]:
+    """One render for each set of frames that show the same scene and need pixels.
+
+    ``masks`` (T, H, W) are the pixels each frame needs. Returns ``(frame rendered,
+    rectangles, frames served)``: the set's first frame, with ``cover`` (a mask to rectangles)
+    of the union of its frames' masks; a frame alone keeps ``rects[t]`` where given.
+    """
+    plan = []
+    for ts in _sets(same_as, [t for t in range(len(masks)) if masks[t].any()]):
+        if len(ts) == 1 and rects is not None:
+            plan.append((ts[0], [tuple(r) for r in rects[ts[0]]], ts))
+        else:
+            plan.append((ts[0], cover(np.logical_or.reduce(masks[ts])), ts))
+    return plan
+
+
+def _render_plan(worker: "_Worker", kind: str, view: str, plan: list[tuple], within: np.ndarray | None = None):
+    """Render a :func:`_plan` and give every frame it serves its render's pixels (valid only
+    inside ``within[t]`` where given)."""
+    res = worker.render(kind, view, [(f, None if r is None else [list(q) for q in r]) for f, r, _ in plan])
+    return res.spread(plan, within)
+
+
+def _rects_by_frame(plan: list[tuple], T: int) -> list[list]:
+    out: list[list] = [[] for _ in range(T)]
+    for f, rects, _ in plan:
+        out[f] = rects
+    return out
 
 
 class _Result:
@@ -298,6 +373,7 @@ class _Result:
 
     def __init__(self, reply: dict, frames: list[int], height: int, width: int):
         self.cpu_s, self.renders, self.pixels = reply["cpu_s"], reply["renders"], reply["pixels"]
+        self.entry_cpu_s = reply["entry_cpu_s"]
         self.frames = frames
         F = len(frames)
         self.color = np.zeros((F, height, width, 3), np.float32)
@@ -319,6 +395,23 @@ class _Result:
             self.depth[k, y0:y1, x0:x1] = depth[start:stop].reshape(h, w)
             self.valid[k, y0:y1, x0:x1] = True
             start = stop
+
+    def spread(self, plan: list[tuple], within: np.ndarray | None = None) -> "_Result":
+        """This result over every frame its entries serve (``plan`` from :func:`_plan`, in the
+        order rendered): each frame gets its entry's pixels, valid only inside ``within[t]``
+        where given."""
+        served = sorted((t, k) for k, (_, _, ts) in enumerate(plan) for t in ts)
+        if not plan or (within is None and all(len(ts) == 1 for _, _, ts in plan)):
+            return self
+        out = object.__new__(_Result)
+        out.cpu_s, out.renders, out.pixels, out.entry_cpu_s = self.cpu_s, self.renders, self.pixels, self.entry_cpu_s
+        out.frames = [t for t, _ in served]
+        idx = np.asarray([k for _, k in served])
+        out.color, out.ids, out.depth, out.valid = self.color[idx], self.ids[idx], self.depth[idx], self.valid[idx]
+        out.normal = None if self.normal is None else self.normal[idx]
+        if within is not None:
+            out.valid &= within[out.frames]
+        return out
 
 
 def _differs(a: dict, b: dict, region: np.ndarray) -> np.ndarray:
@@ -381,6 +474,7 @@ class _Worker:
             "device": r.device,
             "threads": r.threads,
             "seed": int(self.scene.seed),
+            "animated_seed": r.animated_seed,
             "scratch": str(self.scratch),
         }
         (self.dir / "job.json").write_text(json.dumps(job))
@@ -459,5 +553,5 @@ class _Worker:
 
 class _EmptyResult(_Result):
     def __init__(self):
-        self.cpu_s, self.renders, self.pixels, self.frames = 0.0, 0, 0, []
+        self.cpu_s, self.renders, self.pixels, self.frames, self.entry_cpu_s = 0.0, 0, 0, [], []
         self.color = self.ids = self.depth = self.valid = self.normal = None

@@ -171,6 +171,52 @@ def test_mask_rects_cover_and_merge():
     assert len(apart) == 2
 
 
+def _screen_shift(scene, obj, a, b, t):
+    """Largest on-screen move of the object's bounding-box corners between poses a and b."""
+    lo, hi = regions.local_bounds(obj)
+    box = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    pa, pb = (project(regions.quat_rotate(q[3:], box) + q[:3], scene.camera, t, scene.num_frames, scene.width,
+                      scene.height)[:, :2] for q in (a, b))
+    return float(np.abs(pa - pb).max())
+
+
+def test_hold_still_holds_objects_at_rest_within_a_screen_tolerance():
+    scene, full, _ = make_scene(size=64, frames=12)
+    poses = np.repeat(full[:1], 12, axis=0)
+    rng = np.random.default_rng(2)
+    poses[:, 2, :3] += rng.normal(scale=1e-7, size=(12, 3))  # the duck at rest, float dust
+    poses[:, 1, 0] += 1e-4 * np.arange(12)  # the box creeps, about a hundredth of a pixel a frame
+    poses[6:, 0, 0] += 0.3  # the sphere jumps at frame 6
+    poses[9:, 0] = np.nan  # and leaves at frame 9
+    poses[:, 2, 3:] *= -1  # q and -q: the same rotation
+    held = regions.hold_still(scene, poses, 0.01)
+    assert (held[:, 2] == held[0, 2]).all()  # the duck: one pose throughout
+    assert (held[:6, 0] == poses[0, 0]).all() and (held[6:9, 0] == poses[6, 0]).all()
+    assert np.isnan(held[9:, 0]).all()
+    # The box is held while it stays within 0.01 px of where it settled, then moves on.
+    anchors = [0] + [t for t in range(1, 12) if (held[t, 1] != held[t - 1, 1]).any()]
+    assert 1 < len(anchors) < 12
+    for t in range(12):
+        a = max(k for k in anchors if k <= t)
+        assert (held[t, 1] == poses[a, 1]).all()
+        assert _screen_shift(scene, scene.objects[1], poses[a, 1], poses[t, 1], t) <= 0.01
+        if t in anchors[1:]:  # a new stretch begins only when the last one is left behind
+            assert _screen_shift(scene, scene.objects[1], held[t - 1, 1], poses[t, 1], t) > 0.01
+    exact = regions.hold_still(scene, poses, 0.0)  # 0: only exact repeats are held
+    assert np.array_equal(exact[:, 1], poses[:, 1]) and not np.array_equal(exact[:, 2], held[:, 2])
+
+
+def test_same_state_as_compares_camera_and_shown_objects():
+    scene, full, _ = make_scene(size=32, frames=6)
+    poses = np.repeat(full[:1], 6, axis=0)
+    poses[3:, 0, 0] += 0.2  # the sphere moves at frame 3 and is still again
+    poses[5, 0] = np.nan
+    assert regions.same_state_as(scene, poses, []).tolist() == [0, 0, 0, 3, 3, 5]
+    assert regions.same_state_as(scene, poses, [0]).tolist() == [0] * 6  # the sphere not shown
+    scene.camera.motion, scene.camera.motion_amount = "pan", 10.0
+    assert regions.same_state_as(scene, poses, [0]).tolist() == list(range(6))
+
+
 @pytest.mark.parametrize("shape,size", [("sphere", [0.3]), ("cylinder", [0.2, 0.7]), ("box", [0.3, 0.1, 0.2])])
 def test_region_points_enclose_the_grown_object_tighter_than_its_box(shape, size):
     """change_regions projects these points for an object grown by its contact band: their
@@ -319,6 +365,38 @@ def test_reproducible(rendered):
         a, b = getattr(views, name), getattr(again, name)
         assert np.array_equal(a.rgb, b.rgb) and np.array_equal(a.ids, b.ids)
         assert np.array_equal(a.signature, b.signature)
+
+
+@blender
+@pytest.mark.blender
+def test_frames_showing_the_same_scene_share_renders(monkeypatch):
+    """Frames with the same camera and poses are rendered once, in every pass, and the result
+    is bit for bit what rendering every frame gives; an animated seed keeps beauty apart."""
+    from simulate.render.cycles import CyclesRenderer
+
+    scene, full, removed = make_scene()
+    full[1] = full[0]  # the sphere waits a frame: full frames 0 and 1 show the same scene
+    shared = CyclesRenderer(spp=4).render_views(scene, full, removed)
+    info = shared.info
+    # Without the sphere nothing moves; hidden shows the box pushed from frame 2 on.
+    assert info["same_scene_as"] == {"full": [0, 0, 2, 3], "hidden": [0, 0, 2, 3], "removed": [0, 0, 0, 0]}
+    assert info["renders"]["beauty_full"] == 3 and info["renders"]["beauty_removed"] == 1
+    assert np.array_equal(shared.full.rgb[0], shared.full.rgb[1])
+
+    monkeypatch.setattr(regions, "same_state_as", lambda scene, poses, rows: np.arange(len(poses)))
+    every = CyclesRenderer(spp=4).render_views(scene, full, removed)
+    assert every.info["renders"]["beauty_full"] == 4 and every.info["renders"]["beauty_removed"] == 4
+    assert every.info["renders"]["signature"] > info["renders"]["signature"]
+    for name in ("full", "hidden", "removed"):
+        a, b = getattr(shared, name), getattr(every, name)
+        for k in ("rgb", "ids", "signature", "depth"):
+            assert np.array_equal(getattr(a, k), getattr(b, k)), (name, k)
+
+    monkeypatch.undo()
+    animated = CyclesRenderer(spp=4, animated_seed=True).render_views(scene, full, removed)
+    assert not animated.info["beauty_shared_between_frames"] and animated.info["renders"]["beauty_full"] == 4
+    assert not np.array_equal(animated.full.rgb[0], animated.full.rgb[1])  # new noise every frame
+    assert np.array_equal(animated.full.signature, shared.full.signature)  # the signature still shares
 
 
 @blender
