@@ -185,7 +185,7 @@ def test_hold_still_holds_objects_at_rest_within_a_screen_tolerance():
     poses = np.repeat(full[:1], 12, axis=0)
     rng = np.random.default_rng(2)
     poses[:, 2, :3] += rng.normal(scale=1e-7, size=(12, 3))  # the duck at rest, float dust
-    poses[:, 1, 0] += 1e-4 * np.arange(12)  # the box creeps, about a hundredth of a pixel a frame
+    poses[:, 1, 0] += 1e-4 * np.arange(12)  # the box creeps, about a thousandth of a pixel a frame
     poses[6:, 0, 0] += 0.3  # the sphere jumps at frame 6
     poses[9:, 0] = np.nan  # and leaves at frame 9
     poses[:, 2, 3:] *= -1  # q and -q: the same rotation
