@@ -153,7 +153,11 @@ def local_bound_points(obj: ObjectSpec, pad_m: float = 0.0) -> np.ndarray:
         phi = 2 * math.pi * np.arange(CYLINDER_RIM) / CYLINDER_RIM
         ring = np.stack([r * np.cos(phi), r * np.sin(phi)], axis=1)
         return np.concatenate([np.c_[ring, np.full(CYLINDER_RIM, -z)], np.c_[ring, np.full(CYLINDER_RIM, z)]])
-    lo, hi = lo - pad, hi + pad
+    return box_corners(lo - pad, hi + pad)
+
+
+def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The 8 corners ``(8, 3)`` of the box with corners ``lo`` and ``hi``."""
     return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
 
 
@@ -356,10 +360,7 @@ def hold_still(scene: SceneSpec, poses: np.ndarray, max_px: float = HOLD_PX) -> 
     """
     out = np.array(poses, dtype=np.float64, copy=True)
     T, N = out.shape[:2]
-    corners = []
-    for obj in scene.objects:
-        lo, hi = local_bounds(obj)
-        corners.append(np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]))
+    corners = [box_corners(*local_bounds(obj)) for obj in scene.objects]
     for t in range(1, T):
         prev, cur = out[t - 1], out[t]
         for i in range(N):

@@ -399,10 +399,10 @@ class _Result:
     def spread(self, plan: list[tuple], within: np.ndarray | None = None) -> "_Result":
         """This result over every frame its entries serve (``plan`` from :func:`_plan`, in the
         order rendered): each frame gets its entry's pixels, valid only inside ``within[t]``
-        where given."""
-        served = sorted((t, k) for k, (_, _, ts) in enumerate(plan) for t in ts)
-        if not plan or (within is None and all(len(ts) == 1 for _, _, ts in plan)):
+        where given. A frame served alone was rendered over its own rectangles: as it is."""
+        if all(len(ts) == 1 for _, _, ts in plan):
             return self
+        served = sorted((t, k) for k, (_, _, ts) in enumerate(plan) for t in ts)
         out = object.__new__(_Result)
         out.cpu_s, out.renders, out.pixels, out.entry_cpu_s = self.cpu_s, self.renders, self.pixels, self.entry_cpu_s
         out.frames = [t for t, _ in served]

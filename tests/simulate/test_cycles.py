@@ -173,8 +173,7 @@ def test_mask_rects_cover_and_merge():
 
 def _screen_shift(scene, obj, a, b, t):
     """Largest on-screen move of the object's bounding-box corners between poses a and b."""
-    lo, hi = regions.local_bounds(obj)
-    box = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
+    box = regions.box_corners(*regions.local_bounds(obj))
     pa, pb = (project(regions.quat_rotate(q[3:], box) + q[:3], scene.camera, t, scene.num_frames, scene.width,
                       scene.height)[:, :2] for q in (a, b))
     return float(np.abs(pa - pb).max())
