@@ -6,7 +6,7 @@
 
 import sys
 
-from void.cli import main
+from void.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["train", *sys.argv[1:]]))

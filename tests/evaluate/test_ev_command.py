@@ -12,7 +12,8 @@ from ev_support import baseline, grey_cmd, moving_square_video, write_void_seq
 from evaluate.baselines.command import CommandError
 from evaluate.config import BaselineConfig
 from evaluate.metrics.fidelity import psnr
-from void import cli, formats, video
+from void import formats, video
+from void.app import cli
 
 
 @pytest.fixture

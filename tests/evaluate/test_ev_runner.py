@@ -13,7 +13,8 @@ import pytest
 from evaluate.config import EvaluateConfig
 from evaluate.results import COLUMNS, METHOD_COLUMNS, PARTS_DIR
 from evaluate.runner import EvaluationError, score
-from void import cli, formats, video
+from void import formats, video
+from void.app import cli
 from void.errors import ConfigError
 
 METRIC_REGIONS = {

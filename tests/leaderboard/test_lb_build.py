@@ -13,7 +13,7 @@ from lb_fixtures import LPIPS_REASON, METHODS, STUDY_ROWS, results_frame, sample
 from PIL import Image
 
 from leaderboard import LeaderboardConfig, build, inputs, tables
-from void.cli import main
+from void.app.cli import main
 from void.errors import ConfigError
 
 KEYS = [("psnr", r) for r in ("all", "removed", "affected", "keep")] + [

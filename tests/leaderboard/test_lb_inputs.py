@@ -10,7 +10,7 @@ import pytest
 from lb_fixtures import results_frame, write_results, write_study
 
 from leaderboard import LeaderboardConfig, build, inputs
-from void.cli import main
+from void.app.cli import main
 from void.errors import ConfigError, VoidError
 
 

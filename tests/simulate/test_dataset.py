@@ -157,5 +157,5 @@ def test_void_check_accepts_the_generated_dataset(tiny_dataset):
     import subprocess
     import sys
 
-    res = subprocess.run([sys.executable, "-m", "void.cli", "check", str(tiny_dataset)], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, "-m", "void.app.cli", "check", str(tiny_dataset)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr

@@ -81,7 +81,7 @@ def test_resume_after_the_run_is_killed(make_config, tmp_path):
     out = tmp_path / "killed"
     args = ["--out", str(out), "--num-samples", "6", "--seed", "3", "--resolution", "32x32", "--frames", "8",
             "--workers", "1", "--no-progress"]
-    proc = subprocess.Popen([sys.executable, "-m", "void.cli", "simulate", *args],
+    proc = subprocess.Popen([sys.executable, "-m", "void.app.cli", "simulate", *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 120
@@ -160,7 +160,7 @@ def test_cli_exits_2_with_a_clear_message(tmp_path, args, message):
     args = [a.replace("{file}", str(blocker)) for a in args]
     if "--out" not in args:
         args += ["--out", str(tmp_path / "d")]
-    res = subprocess.run([sys.executable, "-m", "void.cli", "simulate", *args], capture_output=True, text=True, timeout=120)
+    res = subprocess.run([sys.executable, "-m", "void.app.cli", "simulate", *args], capture_output=True, text=True, timeout=120)
     assert res.returncode == 2
     assert message in res.stderr and "Traceback" not in res.stderr
 

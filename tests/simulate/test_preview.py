@@ -21,7 +21,7 @@ def test_void_preview_writes_video_and_contact_sheet(tiny_dataset, tmp_path):
     sid = formats.Dataset(tiny_dataset).sample_ids()[0]
     out = tmp_path / "prev"
     res = subprocess.run(
-        [sys.executable, "-m", "void.cli", "preview", str(tiny_dataset), sid, "--out", str(out), "--sheet-frames", "3"],
+        [sys.executable, "-m", "void.app.cli", "preview", str(tiny_dataset), sid, "--out", str(out), "--sheet-frames", "3"],
         capture_output=True, text=True, timeout=120,
     )
     assert res.returncode == 0, res.stderr
@@ -46,7 +46,7 @@ def test_preview_defaults_to_the_first_samples_under_the_dataset(tiny_dataset):
 
 def test_preview_of_an_unknown_sample_exits_2(tiny_dataset, tmp_path):
     res = subprocess.run(
-        [sys.executable, "-m", "void.cli", "preview", str(tiny_dataset), "no_such_sample", "--out", str(tmp_path)],
+        [sys.executable, "-m", "void.app.cli", "preview", str(tiny_dataset), "no_such_sample", "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=120,
     )
     assert res.returncode == 2 and "no_such_sample" in res.stderr

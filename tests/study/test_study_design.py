@@ -137,7 +137,7 @@ def test_check_videos_warns_on_frame_mismatch_and_rejects_garbage(write_study, p
 
 def _void(*args: str, cwd) -> subprocess.CompletedProcess:
     # A subprocess, as a user runs it (and independent of how pytest set up sys.path).
-    return subprocess.run([sys.executable, "-m", "void.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "void.app.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_cli_init_analyze_and_serve_errors(write_study, tmp_path):

@@ -146,7 +146,7 @@ def test_config_errors(toy_dataset, tmp_path):
 
 
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
-    from void.cli import main
+    from void.app.cli import main
 
     assert main(["train", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err

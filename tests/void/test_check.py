@@ -73,13 +73,13 @@ def test_void_layout_missing_prompt(void_samples, tmp_path):
 
 
 def test_cli_exit_status(dataset, tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "void.cli", "check", str(dataset)], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-m", "void.app.cli", "check", str(dataset)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     shutil.rmtree(dataset / "toy_0001")
-    bad = subprocess.run([sys.executable, "-m", "void.cli", "check", str(dataset)], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "void.app.cli", "check", str(dataset)], capture_output=True, text=True)
     assert bad.returncode == 1
     assert "toy_0001 not found" in bad.stderr
     empty = tmp_path / "empty"
     empty.mkdir()
-    none = subprocess.run([sys.executable, "-m", "void.cli", "check", str(empty)], capture_output=True, text=True)
+    none = subprocess.run([sys.executable, "-m", "void.app.cli", "check", str(empty)], capture_output=True, text=True)
     assert none.returncode == 1 and "not a dataset" in none.stderr

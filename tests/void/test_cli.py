@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from void import cli, cliutil
+from void import cliutil
+from void.app import cli
 
 HEAVY = ("torch", "bpy", "deepspeed", "diffusers", "pybullet", "streamlit", "ray", "moderngl")
 
@@ -31,21 +32,21 @@ def test_help_is_fast_and_light():
 
 @pytest.mark.parametrize("name", [c.name for c in cli.COMMANDS])
 def test_every_command_has_help(name):
-    out = subprocess.run([sys.executable, "-m", "void.cli", name, "--help"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "void.app.cli", name, "--help"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "usage: void " + name in out.stdout
 
 
 def test_bad_arguments_fail_with_a_message(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "void.cli", "simulate", "--out", str(tmp_path / "d"), "--num-samples", "-3"],
+        [sys.executable, "-m", "void.app.cli", "simulate", "--out", str(tmp_path / "d"), "--num-samples", "-3"],
         capture_output=True,
         text=True,
     )
     assert out.returncode == 2
     assert "--num-samples must be at least 1" in out.stderr
     out = subprocess.run(
-        [sys.executable, "-m", "void.cli", "simulate", "--out", str(tmp_path / "d"), "--families", "collision,nope"],
+        [sys.executable, "-m", "void.app.cli", "simulate", "--out", str(tmp_path / "d"), "--families", "collision,nope"],
         capture_output=True,
         text=True,
     )

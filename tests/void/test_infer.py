@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from void import formats, quadmask, video
-from void.cli import main
+from void.app.cli import main
 from void.config import InferConfig
 from void.errors import ConfigError, VoidError
 from void.infer import Fit, infer

@@ -111,7 +111,7 @@ def test_base_model_without_void_weights_is_refused(void_layout, tmp_path):
 
 def test_void_infer_with_void_weights_on_disk(void_layout, toy_dataset, tmp_path):
     from void import formats, video
-    from void.cli import main
+    from void.app.cli import main
 
     pred = tmp_path / "pred"
     argv = ["infer", "--model", str(void_layout), "--input", str(toy_dataset), "--out", str(pred), "--pass2",

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from void.quickstart import BASELINES, ENCODINGS, paired_comparison, quickstart
-from void.quickstart_config import QuickstartConfig
+from void.app.quickstart import BASELINES, ENCODINGS, paired_comparison, quickstart
+from void.app.quickstart_config import QuickstartConfig
 from void.errors import ConfigError
 
 
@@ -60,7 +60,7 @@ def test_quickstart_end_to_end_small(tmp_path):
 
     # the README's follow-up commands on what quickstart produced, as a user runs them
     def run(*args):
-        done = subprocess.run([sys.executable, "-m", "void.cli", *args], capture_output=True, text=True, cwd=tmp_path)
+        done = subprocess.run([sys.executable, "-m", "void.app.cli", *args], capture_output=True, text=True, cwd=tmp_path)
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 

@@ -29,8 +29,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "quickstart",
         "run the whole pipeline on embedded defaults (data, training, baselines, scores, site)",
-        "void.quickstart_config:QuickstartConfig",
-        "void.quickstart:quickstart",
+        "void.app.quickstart_config:QuickstartConfig",
+        "void.app.quickstart:quickstart",
     ),
     Command(
         "simulate",

@@ -29,7 +29,7 @@ import numpy as np
 
 from void import atomic
 from void.errors import VoidError
-from void.quickstart_config import QuickstartConfig
+from void.app.quickstart_config import QuickstartConfig
 
 BASELINES = ("identity", "opencv-inpaint", "clean-plate", "oracle-hidden")
 ENCODINGS = ("quad", "binary-object", "binary-union")
