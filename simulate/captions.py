@@ -11,12 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from simulate import sampling
-from simulate.scene import ObjectSpec, SceneSpec
+from simulate.scene import SET_ROLES, ObjectSpec, SceneSpec
 from simulate.validation import rotation_deg
 
 NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
-CAMERA = {"static": "A static shot of", "pan": "A slowly panning shot of", "zoom": "A slow zoom onto"}
-FLOOR = {"checker": "checkered floor", "plain": "plain floor", "noise": "mottled floor"}
+CAMERA = {
+    "static": "A static shot of", "pan": "A slowly panning shot of", "zoom": "A slow zoom onto",
+    "sweep": "A pan across", "dolly": "A dolly shot of", "truck": "A tracking shot of", "handheld": "A handheld shot of",
+}
+FLOOR = {
+    "checker": "checkered floor", "plain": "plain floor", "noise": "mottled floor",
+    "wood": "wooden floor", "tiles": "tiled floor", "marble": "marble floor", "grass": "lawn", "gravel": "gravel yard",
+}
+# the footage look's sets (simulate.environments): what the shot shows instead of a floor
+SETTING = {"room": "{floor} in a room", "tabletop": "{top} table in a room", "outdoor": "{floor} outdoors"}
+TABLE_TOP = {"wood": "wooden", "marble": "marble", "tiles": "tiled", "plastic": "plastic"}
 
 
 def article(phrase: str) -> str:
@@ -103,8 +112,11 @@ def _support_below(obj: ObjectSpec, others: list[ObjectSpec]) -> ObjectSpec | No
 
 def caption(scene: SceneSpec, poses_removed: np.ndarray) -> str:
     """The caption of the counterfactual video of ``scene``."""
-    kept = [(k, o) for k, o in enumerate(scene.objects) if o.id not in scene.removed_ids]
+    kept = [(k, o) for k, o in enumerate(scene.objects) if o.id not in scene.removed_ids and o.role not in SET_ROLES]
     floor = f"{floor_color(scene.floor.color)} {FLOOR.get(scene.floor.pattern, 'floor')}"
+    setting = scene.extras.get("environment", {}).get("environment")
+    if setting in SETTING:
+        floor = SETTING[setting].format(floor=floor, top=TABLE_TOP.get(scene.floor.pattern, "wooden"))
     parts = [f"{CAMERA.get(scene.camera.motion, 'A shot of')} {article(floor)}."]
 
     movers: dict[tuple[str, str], int] = {}

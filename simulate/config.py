@@ -12,7 +12,9 @@ FAMILIES = ("collision", "support", "domino", "carry", "occlusion")
 RENDERERS = ("raster", "cycles")
 SPLITS = ("train", "test")
 EXECUTORS = ("local", "ray")
-CAMERA_MOTIONS = ("random", "static", "pan", "zoom")
+CAMERA_MOTIONS = ("random", "static", "pan", "zoom", "sweep", "dolly", "truck", "handheld")
+PLAIN_MOTIONS = ("random", "static", "pan", "zoom")  # what the plain look's camera knows
+LOOKS = ("plain", "footage")
 DEVICES = ("cpu", "gpu")
 
 
@@ -43,6 +45,11 @@ class SimulateConfig:
     renderer: str = field(default="raster", metadata={"help": "raster (fast GL) or cycles (Blender)", "choices": RENDERERS})
     camera_motion: str = field(
         default="random", metadata={"help": "camera motion; random picks per sample", "choices": CAMERA_MOTIONS}
+    )
+    look: str = field(
+        default="plain",
+        metadata={"help": "plain: objects on a patterned floor under a flat sky; footage: rooms, tabletops or "
+                          "outdoor sets with textures, clutter, passers-by and filmed camera work", "choices": LOOKS},
     )
     workers: int = field(default=1, metadata={"help": "parallel worker processes (or Ray CPUs)"})
     executor: str = field(default="local", metadata={"help": "local process pool or a Ray cluster", "choices": EXECUTORS})
@@ -98,9 +105,15 @@ class SimulateConfig:
             (self.executor, EXECUTORS, "--executor"),
             (self.camera_motion, CAMERA_MOTIONS, "--camera-motion"),
             (self.device, DEVICES, "--device"),
+            (self.look, LOOKS, "--look"),
         ):
             if choice not in allowed:
                 raise ConfigError(f"{flag} must be one of {', '.join(allowed)}, got {choice!r}")
+        if self.look == "plain" and self.camera_motion not in PLAIN_MOTIONS:
+            raise ConfigError(
+                f"--camera-motion {self.camera_motion} needs --look footage (the plain look knows "
+                f"{', '.join(PLAIN_MOTIONS)})"
+            )
         _check_writable(Path(self.out))
 
     @property

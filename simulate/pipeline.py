@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from simulate import captions, families, groundtruth, validation
+from simulate import captions, environments, families, groundtruth, validation
 from simulate.config import SimulateConfig
 from simulate.families.common import Reject
 from simulate.physics import SOLVER_ITERATIONS, SimResult, simulate, substeps_per_frame
@@ -96,6 +96,12 @@ def draw_rng(seed: int, attempt: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(attempt,)))
 
 
+def look_rng(seed: int, attempt: int) -> np.random.Generator:
+    """Draws of the footage look (set, props, camera work): apart from the family's, so the
+    family samples the same action under either look."""
+    return np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(attempt, 1)))
+
+
 def draw_scene(task: SampleTask, rejections: Counter, start_attempt: int = 0) -> Draw:
     """Sample and simulate until a draw passes the physics checks."""
     family = families.get(task.family)
@@ -106,6 +112,8 @@ def draw_scene(task: SampleTask, rejections: Counter, start_attempt: int = 0) ->
         except Reject as rej:
             rejections[rej.reason] += 1
             continue
+        if config.look == "footage":
+            scene = environments.dress(scene, look_rng(task.seed, attempt), camera_motion=config.camera_motion)
         scene.seed = int(task.seed)
         scene.extras.update({"attempt": attempt, "sample_id": task.sample_id})
         full = simulate(scene)

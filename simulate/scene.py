@@ -21,8 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from simulate import camerawork
+
 SHAPES = ("box", "sphere", "cylinder", "mesh")
-ROLES = ("removed", "target", "support", "actor", "distractor")
+ROLES = ("removed", "target", "support", "actor", "distractor", "fixture", "clutter", "occluder")
+# roles an environment adds (simulate.environments): set dressing, never what a caption is about
+SET_ROLES = ("fixture", "clutter", "occluder")
 MATERIALS = ("rubber", "plastic", "metal", "wood")
 
 
@@ -63,6 +67,12 @@ class ObjectSpec:
     mesh_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     rolling_friction: float = 0.0
     spinning_friction: float = 0.0
+    # Surface texture (simulate.textures kind; "" = plain colour): the raster renderer maps the
+    # cached image, Cycles builds the matching procedural material. ``texture_m``: metres one
+    # image repeat covers (0: the object's own size).
+    texture: str = ""
+    texture_variant: int = 0
+    texture_m: float = 0.0
 
     @property
     def kinematic(self) -> bool:
@@ -77,9 +87,19 @@ class CameraSpec:
     fov_deg: float = 45.0  # vertical field of view
     near_m: float = 0.05
     far_m: float = 50.0
-    motion: str = "static"  # static | pan | zoom
-    # pan: degrees the camera orbits about look_at over the clip; zoom: fraction the fov shrinks
+    motion: str = "static"  # one of simulate.camerawork.MOTIONS
+    # pan: degrees the camera orbits about look_at over the clip; zoom: fraction the fov shrinks;
+    # the others: simulate.camerawork's module docstring
     motion_amount: float = 0.0
+    # camera work (simulate.camerawork): handheld shake, exposure, aperture and shutter
+    shake_m: float = 0.0  # position wobble amplitude
+    shake_deg: float = 0.0  # rotation wobble amplitude
+    shake_seed: int = 0
+    frame_s: float = 0.0  # seconds per frame (1 / fps): the shake's time axis
+    exposure_ev: float = 0.0  # linear radiance scaled by 2**ev before display, in every view alike
+    fstop: float = 0.0  # Cycles depth of field; 0: a pinhole, everything sharp
+    focus_m: float = 0.0  # focus distance; 0: the look-at point
+    shutter: float = 0.0  # Cycles motion blur: fraction of a frame the shutter is open; 0: none
 
 
 @dataclass
@@ -95,12 +115,13 @@ class LightSpec:
 class FloorSpec:
     color: list[float]
     color2: list[float]
-    pattern: str = "checker"  # checker | plain | noise
+    pattern: str = "checker"  # checker | plain | noise, or a simulate.textures kind (tile_m: one repeat)
     tile_m: float = 0.5
     roughness: float = 0.8
     half_extent_m: float = 20.0
     friction: float = 0.6
     restitution: float = 0.3
+    texture_variant: int = 0  # which image of a texture pattern
 
 
 @dataclass
@@ -172,16 +193,10 @@ def camera_at(camera: CameraSpec, frame: int, num_frames: int) -> tuple[np.ndarr
     Every renderer calls this, so camera motion is identical across renderers.
     """
     s = frame / max(num_frames - 1, 1)
-    eye = np.asarray(camera.position, dtype=np.float64)
-    target = np.asarray(camera.look_at, dtype=np.float64)
-    fov = float(camera.fov_deg)
-    if camera.motion == "pan":
-        angle = math.radians(camera.motion_amount) * (s - 0.5)
-        rel = eye - target
-        c, si = math.cos(angle), math.sin(angle)
-        eye = target + np.array([c * rel[0] - si * rel[1], si * rel[0] + c * rel[1], rel[2]])
-    elif camera.motion == "zoom":
-        fov = fov * (1.0 - camera.motion_amount * s)
+    eye, target, fov = camerawork.path(
+        camera.position, camera.look_at, camera.fov_deg, camera.motion, camera.motion_amount, s,
+        t_s=frame * camera.frame_s, shake_m=camera.shake_m, shake_deg=camera.shake_deg, shake_seed=camera.shake_seed,
+    )
     return eye, target, np.asarray(camera.up, dtype=np.float64), fov
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from simulate.physics import SimResult
 from simulate.render.base import Views
-from simulate.scene import SceneSpec, project
+from simulate.scene import SET_ROLES, SceneSpec, project
 
 POSITION_TOL_M = 0.005
 ANGLE_TOL_DEG = 3.0
@@ -84,7 +84,8 @@ def _leaves_frame(scene: SceneSpec, poses: np.ndarray, keep: np.ndarray, until: 
             return True
         if ((px[:, 0] < mx) | (px[:, 0] > W - mx) | (px[:, 1] < my) | (px[:, 1] > H - my)).any():
             return True
-    reach = scene.floor.half_extent_m - FLOOR_MARGIN_M
+    # a table top (a small floor) keeps a margin in proportion; falling off it is caught as unstable
+    reach = scene.floor.half_extent_m - min(FLOOR_MARGIN_M, 0.1 * scene.floor.half_extent_m)
     return bool((np.abs(poses[:, keep, :2]) > reach).any())
 
 
@@ -99,11 +100,15 @@ def _unstable(scene: SceneSpec, poses: np.ndarray, keep: np.ndarray) -> bool:
 def check_physics(scene: SceneSpec, full: SimResult, removed: SimResult, interaction: bool) -> str | None:
     """The reason to reject this draw from its two simulations, or None."""
     gone = scene.removed_mask()
-    kept = ~gone
-    everyone = np.ones_like(gone)
-    if _unstable(scene, full.poses, everyone) or _unstable(scene, removed.poses, kept):
+    roles = np.array([o.role for o in scene.objects])
+    # set dressing may leave the picture (walls, a passer-by); fixtures never move
+    on_set = np.isin(roles, SET_ROLES)
+    kept = ~gone & ~on_set
+    everyone = roles != "fixture"
+    if _unstable(scene, full.poses, everyone) or _unstable(scene, removed.poses, ~gone & everyone):
         return "unstable"
-    touched = full.touched_by(scene.removed_ids)
+    # a fixed body (a wall mirror, a table) cannot pass anything on: touching it is no interaction
+    touched = {i for i in full.touched_by(scene.removed_ids) if scene.object(i).mass_kg > 0 or scene.object(i).kinematic}
     if interaction and not touched:
         return "no_contact"
     if not interaction and touched:
