@@ -65,6 +65,8 @@ def action_radius(scene: SceneSpec, center: np.ndarray, moving_margin_m: float =
     """Radius about ``center`` that holds every object's start and keyframes, with room to move."""
     r = 0.3
     for o in scene.objects:
+        if o.role in SET_ROLES:
+            continue
         pts = [np.asarray(o.position[:2], float)] + [np.asarray(k.position[:2], float) for k in (o.keyframes or [])]
         reach = sampling.footprint_radius(o)
         moving = o.kinematic or any(abs(v) > 1e-9 for v in (*o.velocity, *o.angular_velocity))
