@@ -84,6 +84,8 @@ def sample_shot(rng: np.random.Generator, motion: str = "random") -> dict:
         "focal_mm": focal_mm,
         "fov_deg": fov_from_focal(focal_mm),
         "exposure_ev": float(np.clip(rng.normal(0.0, 0.3), -0.7, 0.7)),
+        "vignette": float(rng.uniform(0.05, 0.35)),
+        "grain": float(rng.uniform(0.004, 0.016)),
         "fstop": float(FSTOPS[int(rng.integers(len(FSTOPS)))]),
         "shutter": float(rng.choice([0.0, 0.25, 0.5])),  # fraction of a frame (0.5 = 180 degrees)
     }
@@ -149,6 +151,50 @@ def roll_up(eye, target, roll_deg: float) -> np.ndarray:
     """The up vector of a camera rolled by ``roll_deg`` about its view axis (handheld roll)."""
     forward = np.asarray(target, float) - np.asarray(eye, float)
     return _rotate_about(_UP.copy(), forward, math.radians(roll_deg))
+
+
+# --------------------------------------------------------------------------- the camera's response
+
+
+def _exposure_lut(exposure_ev: float) -> np.ndarray:
+    """8-bit sRGB in -> float sRGB out (0..255) after scaling linear light by ``2**ev``."""
+    v = np.arange(256) / 255.0
+    lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4) * 2.0 ** exposure_ev
+    lin = np.clip(lin, 0.0, 1.0)
+    return (np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055) * 255.0).astype(np.float32)
+
+
+def develop(views: list[np.ndarray], *, seed: int, exposure_ev: float = 0.0, vignette: float = 0.0,
+            grain: float = 0.0) -> list[np.ndarray]:
+    """What the camera makes of rendered frames: exposure, lens vignetting, sensor grain.
+
+    ``views``: ``(T, H, W, 3)`` uint8 sRGB renders of one sample (full, removed, hidden).
+    The result at a pixel depends only on its value, its position and its frame (the grain
+    of frame ``t`` is drawn from ``(seed, t)`` and shared by every view), so pixels that are
+    equal in two views stay equal: the quadmask, made from the exact passes before this
+    step, still holds, and 255 pixels stay bit-identical. ``vignette``: the fraction of light
+    lost in the corners; ``grain``: noise standard deviation as a fraction of full scale in
+    mid-grey (less in the shadows, as a sensor's shot noise).
+    """
+    T, H, W, _ = views[0].shape
+    lut = _exposure_lut(exposure_ev)
+    y, x = np.mgrid[0:H, 0:W].astype(np.float32)
+    r2 = ((x + 0.5 - W / 2) ** 2 + (y + 0.5 - H / 2) ** 2) / ((W / 2) ** 2 + (H / 2) ** 2)
+    # cos^4-like falloff in linear light, applied to sRGB values (a 1/2.2 power)
+    gain = ((1.0 - vignette * r2) ** (1 / 2.2)).astype(np.float32)[..., None]
+    out = [np.empty_like(v) for v in views]
+    for t in range(T):
+        noise = None
+        if grain > 0:
+            rng = np.random.default_rng(np.random.SeedSequence(entropy=int(seed), spawn_key=(t,)))
+            noise = rng.standard_normal((H, W, 3), dtype=np.float32) * np.float32(grain * 255.0)
+        for src, dst in zip(views, out):
+            v = lut[src[t]] * gain
+            if noise is not None:
+                v += noise * np.sqrt(v * np.float32(1 / 128.0) + np.float32(0.05), dtype=np.float32)
+            np.clip(np.rint(v), 0, 255, out=v)
+            dst[t] = v
+    return out
 
 
 # --------------------------------------------------------------------------- blur

@@ -423,6 +423,8 @@ def reshoot(scene: SceneSpec, rng: np.random.Generator, motion: str = "random") 
     cam.shake_m, cam.shake_deg, cam.shake_seed = shot["shake_m"], shot["shake_deg"], shot["shake_seed"]
     cam.frame_s = 1.0 / scene.fps
     cam.exposure_ev = shot["exposure_ev"]
+    cam.vignette = shot["vignette"]
+    cam.grain = shot["grain"]
 
 
 # --------------------------------------------------------------------------- entry

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from simulate import captions, environments, families, groundtruth, validation
+from simulate import camerawork, captions, environments, families, groundtruth, validation
 from simulate.config import SimulateConfig
 from simulate.families.common import Reject
 from simulate.physics import SOLVER_ITERATIONS, SimResult, simulate, substeps_per_frame
@@ -198,6 +198,14 @@ def _run_sample(task: SampleTask, rejections: Counter) -> dict:
                 f"{config.max_attempts} draws; rejections: {dict(rejections)}"
             )
     scene, full, removed = draw.scene, draw.full, draw.removed
+    cam = scene.camera
+    if cam.exposure_ev or cam.vignette or cam.grain:  # the footage look's camera response
+        c = cpu_seconds()
+        views.full.rgb, views.removed.rgb, views.hidden.rgb = camerawork.develop(
+            [views.full.rgb, views.removed.rgb, views.hidden.rgb], seed=scene.seed,
+            exposure_ev=cam.exposure_ev, vignette=cam.vignette, grain=cam.grain,
+        )
+        timings["render_s"] += cpu_seconds() - c
     c3 = cpu_seconds()
     text = captions.caption(scene, removed.poses)
     affected = validation.affected_ids(scene, full, removed)

@@ -97,6 +97,8 @@ class CameraSpec:
     shake_seed: int = 0
     frame_s: float = 0.0  # seconds per frame (1 / fps): the shake's time axis
     exposure_ev: float = 0.0  # linear radiance scaled by 2**ev before display, in every view alike
+    vignette: float = 0.0  # fraction of light lost in the picture's corners
+    grain: float = 0.0  # sensor noise, fraction of full scale (camerawork.develop)
     fstop: float = 0.0  # Cycles depth of field; 0: a pinhole, everything sharp
     focus_m: float = 0.0  # focus distance; 0: the look-at point
     shutter: float = 0.0  # Cycles motion blur: fraction of a frame the shutter is open; 0: none

@@ -83,3 +83,31 @@ def test_grow_changed_turns_the_fringe_to_127_and_keeps_the_rest():
     assert grown[0, 6, 10] == 127 and grown[0, 5, 10] == 255
     assert grown[0, 6, 6] == 255  # outside the disc of radius 2 around the corner
     assert set(np.unique(grown)) <= {0, 63, 127, 255}
+
+
+def test_develop_keeps_equal_pixels_equal_and_is_reproducible():
+    rng = np.random.default_rng(0)
+    full = rng.integers(0, 256, size=(3, 12, 16, 3), dtype=np.uint8)
+    removed = full.copy()
+    removed[:, 4:8, 4:8] = rng.integers(0, 256, size=(3, 4, 4, 3), dtype=np.uint8)
+    same = np.all(full == removed, axis=-1)
+    a, b = cw.develop([full, removed], seed=5, exposure_ev=0.4, vignette=0.3, grain=0.01)
+    assert a.dtype == np.uint8 and a.shape == full.shape
+    assert np.array_equal(a[same], b[same])  # 255 pixels stay bit-identical
+    again = cw.develop([full, removed], seed=5, exposure_ev=0.4, vignette=0.3, grain=0.01)
+    assert np.array_equal(again[0], a) and np.array_equal(again[1], b)
+    assert not np.array_equal(cw.develop([full], seed=6, grain=0.01)[0], cw.develop([full], seed=5, grain=0.01)[0])
+    # the grain differs between frames of a still scene, as a sensor's does
+    still = np.full((2, 12, 16, 3), 128, np.uint8)
+    g = cw.develop([still], seed=1, grain=0.02)[0]
+    assert not np.array_equal(g[0], g[1]) and abs(float(g.mean()) - 128) < 2
+
+
+def test_develop_exposure_and_vignette():
+    grey = np.full((1, 9, 9, 3), 100, np.uint8)
+    brighter = cw.develop([grey], seed=0, exposure_ev=1.0)[0]
+    # one stop doubles linear light: sRGB 100 -> linear 0.12744 -> 0.25488 -> sRGB 138.18
+    assert brighter[0, 4, 4, 0] == 138
+    assert (cw.develop([grey], seed=0)[0] == grey).all()  # nothing asked, nothing changed
+    v = cw.develop([grey], seed=0, vignette=0.4)[0]
+    assert v[0, 4, 4, 0] == 100 and v[0, 0, 0, 0] < 100
