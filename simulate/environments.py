@@ -390,6 +390,22 @@ def occluder(ids, rng, scene: SceneSpec, setting: Setting, z0: float) -> ObjectS
     )
 
 
+def indoor_light(scene: SceneSpec, rng: np.random.Generator, setting: Setting) -> None:
+    """Sun through the open side of the set (from the camera's half), brighter fill (in place).
+
+    The set has no wall on the camera's side and no ceiling, like a studio set: light from
+    there reaches the action, while a sun behind the back wall would leave it in shadow.
+    """
+    toward = math.atan2(setting.toward_camera[1], setting.toward_camera[0])
+    azimuth = toward + math.radians(float(rng.uniform(-70, 70)))
+    elevation = math.radians(float(rng.uniform(30, 60)))
+    light = scene.light
+    light.sun_direction = [-math.cos(elevation) * math.cos(azimuth), -math.cos(elevation) * math.sin(azimuth),
+                           -math.sin(elevation)]
+    light.ambient = float(rng.uniform(0.3, 0.45))
+    light.sun_intensity = float(rng.uniform(0.7, 1.0))
+
+
 # --------------------------------------------------------------------------- camera
 
 
@@ -478,6 +494,8 @@ def dress(scene: SceneSpec, rng: np.random.Generator, kind: str | None = None, *
         added += backdrop
         info.update(out_info)
         bounds = out_info["backdrop_m"] - 0.3
+    if kind != "outdoor":
+        indoor_light(scene, rng, setting)
     n = int(rng.integers(clutter_range[0], clutter_range[1] + 1))
     props = clutter(ids, rng, scene, setting, n, z0=z0, bounds=max(bounds, setting.radius), avoid=[])
     added += props
