@@ -310,3 +310,12 @@ def linear(kind: str, variant: int, size: int = DEFAULT_SIZE) -> np.ndarray:
 def mean_color(kind: str, variant: int, size: int = DEFAULT_SIZE) -> list[float]:
     """Mean linear colour: what a flat-shaded surface of this texture would show."""
     return [float(v) for v in linear(kind, variant, size).reshape(-1, 3).mean(0)]
+
+
+def repeat_m(obj) -> float:
+    """Metres one image repeat covers on an object spec (its own size when it says 0)."""
+    if obj.texture_m > 0:
+        return float(obj.texture_m)
+    from simulate import meshes
+
+    return max(0.05, 1.5 * meshes.bounding_radius(obj))
