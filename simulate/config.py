@@ -15,6 +15,7 @@ EXECUTORS = ("local", "ray")
 CAMERA_MOTIONS = ("random", "static", "pan", "zoom", "sweep", "dolly", "truck", "handheld")
 PLAIN_MOTIONS = ("random", "static", "pan", "zoom")  # what the plain look's camera knows
 LOOKS = ("plain", "footage")
+SETS = ("room", "tabletop", "outdoor")  # the footage look's sets (simulate.environments)
 DEVICES = ("cpu", "gpu")
 
 
@@ -51,6 +52,10 @@ class SimulateConfig:
         metadata={"help": "plain: objects on a patterned floor under a flat sky; footage: rooms, tabletops or "
                           "outdoor sets with textures, clutter, passers-by and filmed camera work", "choices": LOOKS},
     )
+    sets: list[str] = field(
+        default_factory=lambda: list(SETS),
+        metadata={"help": "comma list of sets the footage look draws from (room, tabletop, outdoor)"},
+    )
     workers: int = field(default=1, metadata={"help": "parallel worker processes (or Ray CPUs)"})
     executor: str = field(default="local", metadata={"help": "local process pool or a Ray cluster", "choices": EXECUTORS})
     ray_address: str | None = field(default=None, metadata={"help": "Ray cluster address (auto or HOST:PORT); local if unset"})
@@ -76,6 +81,10 @@ class SimulateConfig:
             self.resolution = parse_resolution(self.resolution)
         self.resolution = tuple(int(v) for v in self.resolution)
         self.families = _families(self.families)
+        self.sets = _families(self.sets)
+        bad_sets = [s for s in self.sets if s not in SETS]
+        if bad_sets or not self.sets:
+            raise ConfigError(f"unknown set {', '.join(bad_sets) or '(none given)'}; choose from {', '.join(SETS)}")
         for name in ("num_samples",):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--num-samples must be at least 1, got {self.num_samples}")

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulate import camerawork, sampling, textures
+from simulate.config import SETS
 from simulate.scene import SET_ROLES, FloorSpec, ObjectSpec, SceneSpec, camera_at
 
-ENVIRONMENTS = ("room", "tabletop", "outdoor")
+ENVIRONMENTS = SETS
 ENV_WEIGHTS = (0.45, 0.3, 0.25)
 WALL_HALF_THICKNESS_M = 0.05
 GAP_M = 0.08  # between anything added and the action, and between added things
@@ -447,11 +448,12 @@ def reshoot(scene: SceneSpec, rng: np.random.Generator, motion: str = "random") 
 
 
 def dress(scene: SceneSpec, rng: np.random.Generator, kind: str | None = None, *,
-          clutter_range: tuple[int, int] = CLUTTER_RANGE, occluder_p: float = 0.3,
+          kinds=ENVIRONMENTS, clutter_range: tuple[int, int] = CLUTTER_RANGE, occluder_p: float = 0.3,
           camera_motion: str | None = "random") -> SceneSpec:
     """``scene`` inside an environment (a new spec; the input is not changed).
 
-    ``kind``: one of :data:`ENVIRONMENTS`, or None to draw one. A tabletop whose table would
+    ``kind``: one of :data:`ENVIRONMENTS`, or None to draw one of ``kinds`` (their weights in
+    :data:`ENV_WEIGHTS`, renormalised). A tabletop whose table would
     have to be wider than 3.2 m to hold the action becomes a room. ``camera_motion``: the
     shot :func:`reshoot` films (None keeps the family's camera).
     """
@@ -459,7 +461,8 @@ def dress(scene: SceneSpec, rng: np.random.Generator, kind: str | None = None, *
 
     scene = copy.deepcopy(scene)
     if kind is None:
-        kind = ENVIRONMENTS[int(rng.choice(len(ENVIRONMENTS), p=ENV_WEIGHTS))]
+        weights = np.array([w if k in kinds else 0.0 for k, w in zip(ENVIRONMENTS, ENV_WEIGHTS)])
+        kind = ENVIRONMENTS[int(rng.choice(len(ENVIRONMENTS), p=weights / weights.sum()))]
     if kind not in ENVIRONMENTS:
         raise ValueError(f"unknown environment {kind!r}; choose from {', '.join(ENVIRONMENTS)}")
     if camera_motion is not None:

@@ -38,7 +38,7 @@ HEADER_EVERY_S = 20.0
 # settings that change what sample i is: a resume must not mix datasets made with others
 # (not max_attempts: draws are tried in a fixed order, so a sample that succeeded is the
 # same under any larger limit, and raising the limit is how failed samples are retried)
-_IDENTITY_KEYS = ("seed", "split", "families", "resolution", "frames", "fps", "renderer", "camera_motion", "look")
+_IDENTITY_KEYS = ("seed", "split", "families", "resolution", "frames", "fps", "renderer", "camera_motion", "look", "sets")
 
 
 def sample_seed(seed: int, split: str, index: int) -> int:

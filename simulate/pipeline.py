@@ -113,7 +113,8 @@ def draw_scene(task: SampleTask, rejections: Counter, start_attempt: int = 0) ->
             rejections[rej.reason] += 1
             continue
         if config.look == "footage":
-            scene = environments.dress(scene, look_rng(task.seed, attempt), camera_motion=config.camera_motion)
+            scene = environments.dress(scene, look_rng(task.seed, attempt), kinds=config.sets,
+                                       camera_motion=config.camera_motion)
         scene.seed = int(task.seed)
         scene.extras.update({"attempt": attempt, "sample_id": task.sample_id})
         full = simulate(scene)

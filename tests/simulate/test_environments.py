@@ -122,3 +122,10 @@ def test_props_rest_without_interpenetration(family, kind, seed):
         drift = np.linalg.norm(result.poses[:, k, :3] - result.poses[0, k, :3], axis=1).max()
         start = np.linalg.norm(result.poses[0, k, :3] - np.asarray(o.position))
         assert drift < 0.01 and start < 0.01, (o.name, drift, start)
+
+
+def test_sets_restrict_the_draw():
+    base = family_scene("domino", 30)
+    drawn = {environments.dress(base, np.random.default_rng(s), kinds=["outdoor"]).extras["environment"]["environment"]
+             for s in range(4)}
+    assert drawn == {"outdoor"}
