@@ -19,6 +19,8 @@ BASELINES = ("identity", "opencv-inpaint", "clean-plate", "oracle-hidden", "comm
 # removal methods are given) or every pixel that changes in the counterfactual (all but 255).
 MASK_REGIONS = ("removed", "edit")
 COMMAND_FIELDS = ("frames", "masks", "out", "sample", "fps", "width", "height", "num_frames")
+# What `void evaluate` scores: removed videos, or predicted quadmasks (the mask track).
+TASKS = ("removal", "masks")
 
 _METHOD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
@@ -55,8 +57,14 @@ class EvaluateConfig:
     ray_address: str | None = field(default=None, metadata={"help": "Ray cluster address (default: start a local Ray instance)"})
     rescore: bool = field(default=False, metadata={"help": "ignore finished parts under OUT/parts and score everything again"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    task: str = field(
+        default="removal",
+        metadata={"help": "removal: score removed videos; masks: score predicted quadmasks (docs/mask-track.md)", "choices": TASKS},
+    )
 
     def __post_init__(self):
+        if self.task not in TASKS:
+            raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {self.task!r}")
         for flag, value in (("--data", self.data), ("--pred", self.pred), ("--out", self.out)):
             if not value:
                 raise ConfigError(f"evaluate needs {flag}")

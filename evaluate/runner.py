@@ -138,6 +138,10 @@ def _fingerprint(ref: formats.SampleRef, pred_path: Path, config: EvaluateConfig
 
 
 def score(config: EvaluateConfig) -> int:
+    if config.task == "masks":
+        from evaluate.masks.score import score_masks
+
+        return score_masks(config)
     pred_root, out = Path(config.pred), Path(config.out)
 
     # 1. samples, their sizes and families

@@ -1,0 +1,254 @@
+"""The local quadmask predictor: consequences of an object from its video and mask alone.
+
+No network, no API, no learned weights: OpenCV optical flow and background models. Given
+the frames and the object's binary track it marks as affected (127):
+
+* what **moves with the object** - its shadow and reflection: regions that differ from the
+  scene's temporal median (the object pixels left out of the median) and stay in contact
+  with the object's mask;
+* what **the object set moving** - other objects whose appearance departs from how the scene
+  first looked (each pixel's first few unoccluded observations), from the first frame their
+  change region touches the object onward, including the place they left.
+
+Both are found as spatio-temporal connected components of a change volume (3-D labelling,
+so a pushed object and the spot it vacated form one component); a component counts only
+from the first frame it comes within ``contact_px`` of the object, which is the contact
+timing taken from the object's mask. Components that never touch the object are unrelated
+motion and stay 255; a darker-than-background component whose centroid moves with the
+object's counts even when detached from it (a shadow cast on a floor below a flying object).
+
+A moving camera is compensated first: Farneback flow between consecutive frames, a
+RANSAC similarity fitted to it, the frames and masks warped into the first frame's view,
+the prediction warped back. Object pixels next to a consequence (within ``overlap_px``) are
+marked 63, the rest of the object 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from void import quadmask
+
+
+@dataclass(frozen=True)
+class PredictorParams:
+    change_threshold: float = 16.0  # max channel difference (0-255) that counts as a change
+    contact_px: int = 2  # a component within this many pixels of the object touches it
+    near_object_px: int = 1  # object pixels grown by this much are left out of the backgrounds
+    first_views: int = 3  # how many first unoccluded observations make "how the scene looked"
+    min_voxels: int = 6  # smaller change components are noise
+    overlap_px: int = 1  # object pixels this close to a consequence become overlap (63)
+    shadow_correlation: float = 0.6  # detached dark component: centroid/object motion correlation
+    camera_motion_px: float = 0.5  # median flow above this means a moving camera
+
+
+@dataclass
+class Prediction:
+    mask: np.ndarray  # (T, H, W) uint8 quadmask
+    info: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _disk(radius: int) -> np.ndarray:
+    import cv2
+
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _grow(masks: np.ndarray, radius: int) -> np.ndarray:
+    import cv2
+
+    if radius <= 0:
+        return masks.copy()
+    k = _disk(radius)
+    return np.stack([cv2.dilate(m.astype(np.uint8), k).astype(bool) for m in masks])
+
+
+def _gray(frames: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+
+
+# --------------------------------------------------------------------------- 1. camera
+
+
+def camera_motion(frames: np.ndarray, obj: np.ndarray, params: PredictorParams) -> list[np.ndarray] | None:
+    """2x3 affine maps from each frame into frame 0, or None when the camera holds still.
+
+    Flow on the object (and where it moves) is left out of the fit: it is the motion we look
+    for, not the camera's.
+    """
+    import cv2
+
+    gray = _gray(frames)
+    t, h, w = obj.shape
+    keep_out = _grow(obj, 2 * params.contact_px + 2)
+    ys, xs = np.mgrid[0:h:2, 0:w:2]
+    steps, moving = [], []
+    for i in range(1, t):
+        flow = cv2.calcOpticalFlowFarneback(gray[i], gray[i - 1], None, 0.5, 3, 9, 3, 5, 1.1, 0)
+        sel = ~(keep_out[i][ys, xs] | keep_out[i - 1][ys, xs])
+        src = np.stack([xs[sel], ys[sel]], -1).astype(np.float32)
+        vec = flow[ys[sel], xs[sel]]
+        moving.append(float(np.median(np.hypot(vec[:, 0], vec[:, 1]))) if len(vec) else 0.0)
+        affine = None
+        if len(src) >= 6:
+            affine, _ = cv2.estimateAffinePartial2D(src, src + vec, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+        steps.append(affine if affine is not None else np.array([[1, 0, 0], [0, 1, 0]], np.float64))
+    if not moving or max(moving) <= params.camera_motion_px:
+        return None
+    # chain i -> i-1 -> ... -> 0
+    to_first = [np.array([[1, 0, 0], [0, 1, 0]], np.float64)]
+    for a in steps:
+        prev = np.vstack([to_first[-1], [0, 0, 1]])
+        to_first.append((prev @ np.vstack([a, [0, 0, 1]]))[:2])
+    return to_first
+
+
+def _warp(stack: np.ndarray, maps: list[np.ndarray], inverse: bool, nearest: bool) -> np.ndarray:
+    import cv2
+
+    h, w = stack.shape[1:3]
+    flags = (cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR) | (cv2.WARP_INVERSE_MAP if inverse else 0)
+    out = [cv2.warpAffine(f, m, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0) for f, m in zip(stack, maps)]
+    return np.stack(out)
+
+
+# --------------------------------------------------------------------------- 2. backgrounds
+
+
+def _median_background(f: np.ndarray, hide: np.ndarray) -> np.ndarray:
+    """Per-pixel median over the frames where the pixel is not hidden (all frames if none)."""
+    masked = np.where(hide[..., None], np.nan, f)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            bg = np.nanmedian(masked, axis=0)
+    return np.where(np.isnan(bg), np.median(f, axis=0), bg)
+
+
+def _first_views(f: np.ndarray, hide: np.ndarray, n: int) -> np.ndarray:
+    """Per pixel, the median of its first ``n`` unoccluded observations: the scene as first seen."""
+    seen = ~hide
+    rank = np.cumsum(seen, axis=0)
+    chosen = seen & (rank <= n)
+    masked = np.where(chosen[..., None], f, np.nan)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        first = np.nanmedian(masked, axis=0)
+    return np.where(np.isnan(first), np.median(f, axis=0), first)
+
+
+def _change(f: np.ndarray, ref: np.ndarray, hide: np.ndarray, threshold: float) -> np.ndarray:
+    return (np.abs(f - ref[None]).max(axis=-1) > threshold) & ~hide
+
+
+# --------------------------------------------------------------------------- 3. consequences
+
+
+def _centroids(masks: np.ndarray) -> np.ndarray:
+    """(T, 2) centroid (x, y) per frame, NaN where the mask is empty."""
+    out = np.full((masks.shape[0], 2), np.nan)
+    for t, m in enumerate(masks):
+        ys, xs = np.nonzero(m)
+        if len(xs):
+            out[t] = (xs.mean(), ys.mean())
+    return out
+
+
+def _moves_with(comp: np.ndarray, obj_track: np.ndarray, min_corr: float) -> bool:
+    """Does the component's centroid follow the object's (frame-to-frame steps correlate)?"""
+    c = _centroids(comp)
+    both = ~np.isnan(c).any(1) & ~np.isnan(obj_track).any(1)
+    if both.sum() < 4:
+        return False
+    dc, do = np.diff(c[both], axis=0).ravel(), np.diff(obj_track[both], axis=0).ravel()
+    if dc.std() < 1e-6 or do.std() < 1e-6:
+        return False
+    return float(np.corrcoef(dc, do)[0, 1]) >= min_corr
+
+
+def consequences(
+    f: np.ndarray, ref: np.ndarray, change: np.ndarray, obj: np.ndarray, params: PredictorParams, *, shadows: bool
+) -> tuple[np.ndarray, int]:
+    """Change components that touch the object, from their first touch on; (map, count)."""
+    from scipy import ndimage
+
+    labels, n = ndimage.label(change, structure=np.ones((3, 3, 3), bool))
+    if n == 0:
+        return np.zeros_like(change), 0
+    touch = _grow(obj, params.contact_px)
+    out = np.zeros_like(change)
+    sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, n + 1))
+    slices = ndimage.find_objects(labels)
+    obj_track = _centroids(obj) if shadows else None
+    darker = (f.mean(-1) < ref.mean(-1)[None]) if shadows else None
+    found = 0
+    for k, sl in enumerate(slices, start=1):
+        if sl is None or sizes[k - 1] < params.min_voxels:
+            continue
+        comp = labels[sl] == k
+        t0 = sl[0].start
+        touching = np.nonzero((comp & touch[sl]).any(axis=(1, 2)))[0]
+        if len(touching):
+            first = touching[0]
+            comp[:first] = False
+        elif shadows and darker[sl][comp].mean() > 0.7:
+            full = np.zeros(change.shape, bool)
+            full[sl] = comp
+            if not _moves_with(full, obj_track, params.shadow_correlation):
+                continue
+        else:
+            continue
+        out[sl] |= comp
+        found += 1
+        del t0
+    return out, found
+
+
+# --------------------------------------------------------------------------- 4. the whole thing
+
+
+def predict(frames: np.ndarray, obj: np.ndarray, params: PredictorParams | None = None) -> Prediction:
+    """Quadmask (T, H, W) for ``frames`` (T, H, W, 3) uint8 and the object's track (T, H, W) bool."""
+    params = params or PredictorParams()
+    obj = np.asarray(obj, bool)
+    if frames.shape[:3] != obj.shape:
+        raise ValueError(f"frames {frames.shape} and object mask {obj.shape} differ")
+    maps = camera_motion(frames, obj, params) if frames.shape[0] > 1 else None
+    f_in, o_in = frames, obj
+    valid = np.ones(obj.shape, bool)
+    if maps is not None:
+        f_in = _warp(frames, maps, inverse=False, nearest=False)
+        o_in = _warp(obj.astype(np.uint8), maps, inverse=False, nearest=True).astype(bool)
+        valid = _warp(np.ones(obj.shape, np.uint8), maps, inverse=False, nearest=True).astype(bool)
+    f = f_in.astype(np.float32)
+    hide = _grow(o_in, params.near_object_px) | ~valid
+
+    # things that move with the object (shadow, reflection): transient against the median
+    median = _median_background(f, hide)
+    moving, n_moving = consequences(f, median, _change(f, median, hide, params.change_threshold), o_in, params, shadows=True)
+    # things it displaced: departed from the scene as first seen
+    first = _first_views(f, hide, params.first_views)
+    displaced, n_displaced = consequences(f, first, _change(f, first, hide, params.change_threshold), o_in, params, shadows=False)
+    affected = moving | displaced
+
+    if maps is not None:
+        affected = _warp(affected.astype(np.uint8), maps, inverse=True, nearest=True).astype(bool)
+    affected &= ~obj
+    mask = np.full(obj.shape, quadmask.KEEP, np.uint8)
+    mask[affected] = quadmask.AFFECTED
+    mask[obj] = quadmask.REMOVE
+    if params.overlap_px > 0:
+        mask[obj & _grow(affected, params.overlap_px)] = quadmask.OVERLAP
+    info = {"camera_moves": maps is not None, "moving_components": n_moving, "displaced_components": n_displaced}
+    return Prediction(mask, info)
