@@ -94,7 +94,8 @@ def camera_motion(frames: np.ndarray, obj: np.ndarray, params: PredictorParams) 
     scale = min(1.0, FLOW_SIZE / max(h, w))
     size = (max(8, round(w * scale)), max(8, round(h * scale)))
     gray = np.stack([cv2.resize(g, size, interpolation=cv2.INTER_AREA) for g in _gray(frames)])
-    keep_out = np.stack([cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) for m in _grow(obj, 2 * params.contact_px + 2)]).astype(bool)
+    keep_out_full = _grow(obj, 2 * params.contact_px + 2)
+    keep_out = np.stack([cv2.resize(m.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) for m in keep_out_full]).astype(bool)
     ys, xs = np.mgrid[0 : size[1] : 2, 0 : size[0] : 2]
     steps, moving = [], []
     for i in range(1, t):
@@ -109,7 +110,8 @@ def camera_motion(frames: np.ndarray, obj: np.ndarray, params: PredictorParams) 
         if affine is None:
             affine = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
         affine[:, 2] /= scale
-        steps.append(affine)
+        # neighbouring frames differ little: ECC polishes the flow's fit there reliably
+        steps.append(_refine(frames[i - 1], frames[i], affine, keep_out_full[i - 1] | keep_out_full[i]))
     if not moving or max(moving) <= params.camera_motion_px:
         return None
     # chain i -> i-1 -> ... -> 0
@@ -117,7 +119,34 @@ def camera_motion(frames: np.ndarray, obj: np.ndarray, params: PredictorParams) 
     for a in steps:
         prev = np.vstack([to_first[-1], [0, 0, 1]])
         to_first.append((prev @ np.vstack([a, [0, 0, 1]]))[:2])
-    return to_first
+    return [to_first[0]] + [_refine(frames[0], frames[i], m, keep_out_full[0] | keep_out_full[i]) for i, m in enumerate(to_first[1:], start=1)]
+
+
+def _refine(first: np.ndarray, frame: np.ndarray, to_first: np.ndarray, hide: np.ndarray) -> np.ndarray:
+    """Polish a map from ``frame`` into ``first`` by aligning the two directly: OpenCV's ECC,
+    started from the estimate (chained maps add up small errors frame after frame)."""
+    import cv2
+
+    g0 = cv2.cvtColor(first, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    gi = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    # ECC's warp maps template (first-frame) coordinates into the input frame: the inverse
+    warp = cv2.invertAffineTransform(to_first).astype(np.float32)
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 60, 1e-5)
+    try:
+        _, refined = cv2.findTransformECC(g0, gi, warp.copy(), cv2.MOTION_AFFINE, criteria, (~hide).astype(np.uint8), 3)
+    except cv2.error:  # no convergence (a flat frame): keep the chained estimate
+        return to_first
+    # ECC can also wander off on fine texture: keep whichever map aligns better
+    h, w = g0.shape
+
+    def misfit(m: np.ndarray) -> float:
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        back = cv2.warpAffine(gi, m, (w, h), flags=flags, borderValue=-1)
+        ok = (back >= 0) & ~hide
+        return float(np.abs(back - g0)[ok].mean()) if ok.any() else np.inf
+
+    best = refined if misfit(refined) < misfit(warp) else warp
+    return cv2.invertAffineTransform(best).astype(np.float64)
 
 
 def _warp(stack: np.ndarray, maps: list[np.ndarray], inverse: bool, nearest: bool) -> np.ndarray:
@@ -241,10 +270,13 @@ def predict(frames: np.ndarray, obj: np.ndarray, params: PredictorParams | None 
 
     # things that move with the object (shadow, reflection): transient against the median
     median = _median_background(f, hide)
-    moving, n_moving = consequences(f, median, _change(f, median, hide, params.change_threshold), o_in, params, shadows=True)
+    # (the ring next to the object is left out of the references, which it may smear, but
+    # not out of the changes: a contact shadow lies right there)
+    outside = o_in | ~valid
+    moving, n_moving = consequences(f, median, _change(f, median, outside, params.change_threshold), o_in, params, shadows=True)
     # things it displaced: departed from the scene as first seen
     first = _first_views(f, hide, params.first_views)
-    displaced, n_displaced = consequences(f, first, _change(f, first, hide, params.change_threshold), o_in, params, shadows=False)
+    displaced, n_displaced = consequences(f, first, _change(f, first, outside, params.change_threshold), o_in, params, shadows=False)
     affected = moving | displaced
 
     if maps is not None:
