@@ -21,6 +21,10 @@ class LeaderboardConfig:
         default=None,
         metadata={"help": "study directory written by `void study analyze` (preference.csv); optional"},
     )
+    masks: str | None = field(
+        default=None,
+        metadata={"help": "mask-track results directory written by `void evaluate --task masks`: adds the mask track section; optional"},
+    )
     out: str = field(default="site", metadata={"help": "output directory for index.html, leaderboard.csv/.md", "short": "-o"})
     sort: str = field(
         default=DEFAULT_SORT,
@@ -45,6 +49,8 @@ class LeaderboardConfig:
                 self.study = None
             elif not Path(self.study).is_dir():
                 raise ConfigError(f"--study {self.study}: no such directory (write it with `void study analyze`)")
+        if self.masks is not None and not Path(self.masks).is_dir():
+            raise ConfigError(f"--masks {self.masks}: no such directory (write it with `void evaluate --task masks`)")
         out = Path(self.out)
         if out.exists() and not out.is_dir():
             raise ConfigError(f"--out {self.out}: exists and is not a directory")
