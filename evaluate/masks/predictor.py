@@ -19,8 +19,8 @@ object's counts even when detached from it (a shadow cast on a floor below a fly
 
 A moving camera is compensated first: Farneback flow between consecutive frames, a
 RANSAC similarity fitted to it, the frames and masks warped into the first frame's view,
-the prediction warped back. Object pixels next to a consequence (within ``overlap_px``) are
-marked 63, the rest of the object 0.
+the prediction warped back. Object pixels next to a displaced object (within ``overlap_px``)
+are marked 63, the rest of the object 0.
 """
 
 from __future__ import annotations
@@ -277,15 +277,14 @@ def predict(frames: np.ndarray, obj: np.ndarray, params: PredictorParams | None 
     # things it displaced: departed from the scene as first seen
     first = _first_views(f, hide, params.first_views)
     displaced, n_displaced = consequences(f, first, _change(f, first, outside, params.change_threshold), o_in, params, shadows=False)
-    affected = moving | displaced
-
     if maps is not None:
-        affected = _warp(affected.astype(np.uint8), maps, inverse=True, nearest=True).astype(bool)
-    affected &= ~obj
+        moving, displaced = (_warp(m.astype(np.uint8), maps, inverse=True, nearest=True).astype(bool) for m in (moving, displaced))
+    affected = (moving | displaced) & ~obj
     mask = np.full(obj.shape, quadmask.KEEP, np.uint8)
     mask[affected] = quadmask.AFFECTED
     mask[obj] = quadmask.REMOVE
     if params.overlap_px > 0:
-        mask[obj & _grow(affected, params.overlap_px)] = quadmask.OVERLAP
+        # a displaced object continues behind the removed one; a shadow ends at its edge
+        mask[obj & _grow(displaced & ~obj, params.overlap_px)] = quadmask.OVERLAP
     info = {"camera_moves": maps is not None, "moving_components": n_moving, "displaced_components": n_displaced}
     return Prediction(mask, info)
