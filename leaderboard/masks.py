@@ -19,7 +19,7 @@ import numpy as np
 from evaluate.masks.metrics import METRICS
 from evaluate.results import COLUMNS, RESULTS_PARQUET, SUMMARY_JSON
 from leaderboard.inputs import InputError
-from leaderboard.stats import cached_counts, mean_ci, ranks_with_ties, rng_for
+from leaderboard.stats import mean_ci, ranks_with_ties, rng_for
 from void.deps import require
 
 MASKS_CSV = "masks.csv"
@@ -69,9 +69,8 @@ def score(df, *, resamples: int, confidence: float, seed: int):
         stats = {}
         for method in methods:
             values = wide.loc[method][[f"{m}/{r}" for m, r in keys]].to_numpy(dtype=np.float64)
-            rng = rng_for(seed, "masks", method, family)
-            counts = cached_counts(values.shape[0], resamples, rng)
-            stats[method] = mean_ci(values, resamples=resamples, confidence=confidence, counts=counts, rng=rng)
+            # keyed like evaluate's summary.json, so both show the same interval at the same seed
+            stats[method] = mean_ci(values, resamples=resamples, confidence=confidence, rng=rng_for(seed, method, family))
         for j, (metric, region) in enumerate(keys):
             mean = np.array([stats[m][0][j] for m in methods])
             low = np.array([stats[m][1][j] for m in methods])
