@@ -24,7 +24,7 @@ from evaluate.config import EvaluateConfig
 from evaluate.masks import metrics
 from evaluate.masks.task import MaskTaskError, first_contact, load_prediction
 from void import deps, formats
-from void.errors import VoidError
+from void.errors import ConfigError, VoidError
 from void.executors import run_tasks
 
 CONFIDENCE = 0.95
@@ -179,6 +179,8 @@ def score_masks(config: EvaluateConfig) -> int:
     # The removal runner's selection rules (samples in manifest order, method folders).
     from evaluate.runner import _select_methods, _select_samples
 
+    if config.resize:
+        raise ConfigError("--resize does not apply to --task masks: a resized mask is no longer exact; write masks at the clip's size")
     pred_root, out = Path(config.pred), Path(config.out)
     ds = formats.Dataset(config.data)
     sample_ids = _select_samples(ds, config.samples)
