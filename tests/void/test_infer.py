@@ -124,10 +124,12 @@ def test_config_validation():
 
 
 def test_cli_requires_model_input_and_out(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["infer", "--input", "x", "--out", "y"])
-    assert exc.value.code == 2
+    assert main(["infer", "--input", "x", "--out", "y"]) == 2  # no --model, --base or --pass1
     assert "--model" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["infer", "--model", "m", "--out", "y"])
+    assert exc.value.code == 2
+    assert "--input" in capsys.readouterr().err
 
 
 def test_fit_keeps_thin_objects_and_restores_size():

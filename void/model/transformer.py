@@ -250,10 +250,13 @@ class VoidTransformer(ModelMixin, ConfigMixin):
             return lat.pixel_unshuffle(video, self.config.patch_pixels, self.config.patch_frames)
         return lat.vae_encode(self.vae, video, sample=sample, generator=generator)
 
-    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
-        """Inverse of :meth:`encode_video` (exact for ``pixel``)."""
+    def decode_latents(self, latents: torch.Tensor, *, first_frame_apart: bool = False) -> torch.Tensor:
+        """Inverse of :meth:`encode_video` (exact for ``pixel``). ``first_frame_apart``: decode
+        latent frame 0 on its own, as VOID's VAE does (:func:`latents.vae_decode_first_apart`)."""
         if self.config.latent == "pixel":
             return lat.pixel_shuffle(latents, self.config.patch_pixels, self.config.patch_frames)
+        if first_frame_apart:
+            return lat.vae_decode_first_apart(self.vae, latents)
         return lat.vae_decode(self.vae, latents)
 
     def mask_channels_image(self, mask: torch.Tensor) -> torch.Tensor:
