@@ -7,8 +7,10 @@
                   the device for its stage and back to CPU after it, so only one is resident at a
                   time (what diffusers' ``enable_model_cpu_offload`` does; written as two ``.to``
                   calls around each stage because that needs the ``accelerate`` package);
-- ``sequential``  diffusers' leaf-level group offloading: each layer's weights are copied to the
-                  device just before it runs (least memory, slowest), as ``enable_sequential_cpu_offload``.
+- ``sequential``  each layer's weights are copied to the device just before it runs and back after
+                  (least memory, slowest), as diffusers' ``enable_sequential_cpu_offload``; written
+                  as forward hooks here because diffusers' own (and its group offloading) need
+                  ``accelerate``.
 
 ``weights``: ``bf16`` stores and computes in bfloat16; ``fp8`` stores the transformer's linear and
 attention weights in float8 (e4m3) and casts each layer up to the compute dtype as it runs
@@ -46,9 +48,27 @@ def store_weights(model, storage: str, compute_dtype: torch.dtype) -> None:
         )
 
 
-def offload_sequential(model, device: torch.device) -> None:
-    """Leaf-level group offloading: weights stay on CPU, each layer is onloaded when it runs."""
-    model.enable_group_offload(onload_device=device, offload_device=torch.device("cpu"), offload_type="leaf_level")
+def _move_own(module, device) -> None:
+    # Only the module's own tensors: its children have hooks of their own.
+    with torch.no_grad():
+        for tensor in list(module._parameters.values()) + list(module._buffers.values()):
+            if tensor is not None:
+                tensor.data = tensor.data.to(device, non_blocking=True)
+
+
+def offload_sequential(model, device: torch.device) -> int:
+    """Weights stay on CPU; every module that owns tensors gets hooks that bring them to ``device``
+    for its forward and send them back after. Returns the number of hooked modules."""
+    cpu = torch.device("cpu")
+    hooked = 0
+    for module in model.modules():
+        if not any(t is not None for t in list(module._parameters.values()) + list(module._buffers.values())):
+            continue
+        _move_own(module, cpu)
+        module.register_forward_pre_hook(lambda m, args: _move_own(m, device))
+        module.register_forward_hook(lambda m, args, out: _move_own(m, cpu))
+        hooked += 1
+    return hooked
 
 
 @contextlib.contextmanager
