@@ -115,12 +115,15 @@ class VoidPipeline(DiffusionPipeline):
     """``VoidPipeline(transformer, scheduler, transformer_2=None)``; call it with a video and
     its quadmask. See the module docstring."""
 
-    model_cpu_offload_seq = "transformer->transformer_2"
-    _optional_components = ["transformer_2"]
+    model_cpu_offload_seq = "transformer->transformer_2->vae"
+    _optional_components = ["transformer_2", "vae"]
 
-    def __init__(self, transformer, scheduler, transformer_2=None):
+    def __init__(self, transformer, scheduler, transformer_2=None, vae=None):
         super().__init__()
-        self.register_modules(transformer=transformer, scheduler=scheduler, transformer_2=transformer_2)
+        # The VAE is a component of its own (shared by both passes); a transformer built with
+        # VAE latents also holds it, because training encodes through the transformer.
+        vae = vae if vae is not None else getattr(transformer, "vae", None)
+        self.register_modules(transformer=transformer, scheduler=scheduler, transformer_2=transformer_2, vae=vae)
         self.info: dict[str, Any] = {}
         self._text_cache: dict[str, Any] = {}
         self.offload = "none"
@@ -219,8 +222,11 @@ class VoidPipeline(DiffusionPipeline):
         cfg = model.config
         text = None
         device = self.execution_device if self.offload != "none" else model.device
-        if cfg.use_text and cfg.text_encoder_path:
-            key = str(cfg.text_encoder_path)
+        # The text encoder's location is the pipeline's (void_model.json "text_encoder"); older
+        # model dirs kept it in the transformer's config.
+        path = self.info.get("text_encoder") or cfg.text_encoder_path
+        if cfg.use_text and path:
+            key = str(path)
             if key not in self._text_cache:
                 where = "cpu" if self.offload != "none" else device
                 self._text_cache[key] = load_text_encoder(

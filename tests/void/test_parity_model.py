@@ -111,3 +111,13 @@ def test_void_parity_pass2_end_to_end_on_voids_sample(void_layout, void_samples,
     assert card["weights"]["pass2"].endswith("void_pass2.safetensors")
     # 50 input frames -> VOID pads to 85 (22 latent frames) at the working size
     assert run["samples"]["BigBen"]["working_size"] == [85, 32, 64]
+
+
+def test_vae_and_text_encoder_belong_to_the_pipeline_not_the_transformer_config(void_layout):
+    pipe = VoidPipeline.from_pretrained(void_layout)
+    for model in (pipe.transformer, pipe.transformer_2):
+        assert model.config.vae_path is None and model.config.text_encoder_path is None
+        assert model.config.vae_config["latent_channels"] == 4  # the architecture, not a path
+        assert model.vae is pipe.vae  # one VAE, a pipeline component shared by both passes
+    assert pipe.components["vae"] is pipe.vae
+    assert pipe.info["text_encoder"] == str(void_layout / void_compat.BASE_DIR_NAME)

@@ -57,7 +57,11 @@ def _grid_crop_region(src: tuple[int, int], tgt_w: int, tgt_h: int) -> tuple[tup
 
 class VoidTransformer(ModelMixin, ConfigMixin):
     """See the module docstring. Tensors: video ``(B, T, 3, H, W)`` in [-1, 1], quadmask
-    ``(B, T, H, W)`` uint8, latents ``(B, T', C, h, w)``."""
+    ``(B, T, H, W)`` uint8, latents ``(B, T', C, h, w)``.
+
+    ``vae_path`` and ``text_encoder_path`` are read from older configs; new code leaves them
+    unset: the VAE's architecture travels as ``vae_config`` and the pipeline owns the VAE and
+    the text encoder's location (:class:`void.pipeline.VoidPipeline`)."""
 
     _supports_gradient_checkpointing = True
     _no_split_modules = ["CogVideoXBlock", "CogVideoXPatchEmbed"]

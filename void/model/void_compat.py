@@ -200,13 +200,11 @@ def transformer_kwargs(base: Path, pass_index: int) -> dict[str, Any]:
     kwargs = {k: cfg[k] for k in SHARED_KEYS if k in cfg}
     kwargs.update(
         latent="vae",
-        vae_path=str(base / "vae"),
         mask_encoding="quad" if pass_index == 1 else "binary-union",
         vae_mask_style="void-trimask" if pass_index == 1 else "void-binary",
         sample_size=VOID_SAMPLE_SIZE,
         rope_base_size=(cfg.get("sample_height", 60), cfg.get("sample_width", 90)),
-        use_text=True,
-        text_encoder_path=str(base),
+        use_text=True,  # the T5 encoder is the pipeline's component (info["text_encoder"])
         cond_noise_std=VOID_COND_NOISE_STD if cfg.get("add_noise_in_inpaint_model") else 0.0,
     )
     return kwargs
@@ -266,6 +264,7 @@ def load_void(layout: VoidLayout, *, load_pass2: bool = True) -> model_io.Loaded
         "sample_size": list(VOID_SAMPLE_SIZE),
         "inference_steps": VOID_STEPS,
         "base": str(layout.base),
+        "text_encoder": str(layout.base),
         "pass1_checkpoint": str(layout.pass1) if layout.pass1 else None,
         "pass2_checkpoint": str(layout.pass2) if transformer_2 is not None else None,
     }
