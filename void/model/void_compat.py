@@ -11,7 +11,9 @@ What a VOID user has on disk (see VOID's README)::
       void_pass1.safetensors              VOID's transformer (state dict), pass 1
       void_pass2.safetensors              pass 2 (warped-noise refinement)
 
-``--model`` may name ROOT, the base dir, or a ``void_pass1.safetensors`` beside the base dir.
+``--model`` may name ROOT, the base dir, or a ``void_pass1.safetensors`` beside the base dir;
+``--base`` and ``--pass1`` name them apart (:func:`explicit_layout`). A checkpoint that does not
+fit its base config is refused with a key-by-key report (:func:`key_report`).
 
 VOID's transformer takes ``concat(noisy | mask | video)`` latents (48 channels for a
 16-channel VAE; the mask is a 3-channel image encoded by the VAE); ours orders
