@@ -232,14 +232,16 @@ class VoidPipeline(DiffusionPipeline):
                 self._text_cache[key] = load_text_encoder(
                     key, cfg.max_text_seq_length, device=where, dtype=model.dtype, required=True
                 )
+                if self._text_cache[key] is not None and self.offload == "sequential":
+                    memory.offload_sequential(self._text_cache[key].encoder, device)
             text = self._text_cache[key]
         if text is None:
             if cfg.use_text:
                 log.warning("model expects prompts but no text encoder is available offline: using its null embedding")
             return model.null_text_embedding(len(prompts)).to(device), None
-        with memory.resident(text.encoder, device, "model" if self.offload != "none" else "none"):
-            cond = text.encode(prompts).to(device, model.dtype)
-            uncond = text.encode([negative] * len(prompts)).to(device, model.dtype) if guidance > 1.0 else None
+        with memory.resident(text.encoder, device, self.offload):
+            cond = text.encode(prompts, device).to(device, model.dtype)
+            uncond = text.encode([negative] * len(prompts), device).to(device, model.dtype) if guidance > 1.0 else None
         return cond, uncond
 
     def _predict(self, model, latents, cond, mask, t, text, uncond, guidance, window, overlap, layout="end", scheduler=None):
