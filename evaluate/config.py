@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from void.configutil import check_folder, check_writable
+from void.constants import EXECUTORS
 from void.errors import ConfigError
 
-EXECUTORS = ("local", "ray")
 BASELINES = ("identity", "opencv-inpaint", "clean-plate", "oracle-hidden", "command")
 # Which quadmask pixels a mask-based baseline fills: the object only (0 and 63, what ordinary
 # removal methods are given) or every pixel that changes in the counterfactual (all but 255).
@@ -39,9 +40,9 @@ def check_method_name(name: str, flag: str) -> str:
 
 @dataclass
 class EvaluateConfig:
-    data: str = field(default="", metadata={"help": "dataset directory with the ground truth (ours or VOID's training layout)"})
-    pred: str = field(default="", metadata={"help": "predictions directory: PRED/<method>/<sample_id>.mp4"})
-    out: str = field(default="", metadata={"help": "results directory (results.parquet/csv, summary.json, methods.csv)", "short": "-o"})
+    data: str = field(default="", metadata={"help": "dataset directory with the ground truth (ours or VOID's training layout)", "required": True})
+    pred: str = field(default="", metadata={"help": "predictions directory: PRED/<method>/<sample_id>.mp4", "required": True})
+    out: str = field(default="", metadata={"help": "results directory (results.parquet/csv, summary.json, methods.csv)", "short": "-o", "required": True})
     methods: list[str] = field(default_factory=list, metadata={"help": "score only these method folders (default: all under --pred)"})
     samples: list[str] = field(default_factory=list, metadata={"help": "score only these sample ids (default: all in --data)"})
     allow_missing: bool = field(
@@ -60,8 +61,11 @@ class EvaluateConfig:
         for flag, value in (("--data", self.data), ("--pred", self.pred), ("--out", self.out)):
             if not value:
                 raise ConfigError(f"evaluate needs {flag}")
+        check_folder(self.data, "--data")
+        check_folder(self.pred, "--pred")
         if _inside(self.out, self.pred):
             raise ConfigError(f"--out {self.out} lies inside --pred {self.pred}: it would be scored as a method; choose another folder")
+        check_writable(self.out)
         for m in self.methods:
             check_method_name(m, "--methods")
         if self.workers < 0:
@@ -79,8 +83,8 @@ class EvaluateConfig:
 @dataclass
 class BaselineConfig:
     name: str = field(default="", metadata={"help": f"baseline: {', '.join(BASELINES)}", "positional": True, "required": True, "choices": BASELINES})
-    input: str = field(default="", metadata={"help": "dataset directory, or VOID's inference layout (ROOT/<seq>/input_video.mp4)", "flag": "--input", "short": "-i"})
-    out: str = field(default="", metadata={"help": "predictions directory; writes OUT/<method>/<sample_id>.mp4", "short": "-o"})
+    input: str = field(default="", metadata={"help": "dataset directory, or VOID's inference layout (ROOT/<seq>/input_video.mp4)", "flag": "--input", "short": "-i", "required": True})
+    out: str = field(default="", metadata={"help": "predictions directory; writes OUT/<method>/<sample_id>.mp4", "short": "-o", "required": True})
     method: str = field(default="", metadata={"help": "method folder name (default: the baseline's name; required for command)", "flag": "--name"})
     cmd: str = field(
         default="",
@@ -108,6 +112,8 @@ class BaselineConfig:
             raise ConfigError("baseline needs --input")
         if not self.out:
             raise ConfigError("baseline needs --out")
+        check_folder(self.input, "--input")
+        check_writable(self.out)
         if self.name == "command":
             if not self.method:
                 raise ConfigError("the command baseline needs --name (the method folder to write)")

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 from void import deps
-
-EXECUTORS = ("local", "ray")
+from void.constants import EXECUTORS  # noqa: F401 (re-exported)
 
 
 @dataclass

@@ -6,7 +6,7 @@ torchmetrics shape - ``update`` with a chunk of frames, ``compute`` at the end, 
 so a long video is scored in pieces without holding float copies of all of it; the math
 lives once in the module-level functions that the classes call.
 
-Regions (``void.quadmask.REGIONS``):
+Regions (their one home is ``void.regions``, shared with training's validation):
 
 * ``all``      every pixel;
 * ``removed``  quadmask 0 and 63 - where the object was;
@@ -22,39 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from void import quadmask
-
-REGION_NAMES = ("all", "removed", "affected", "keep")
-_PARTS = REGION_NAMES[1:]  # the quadmask regions partition the frame; "all" is their union
-
-# quadmask value -> index into _PARTS; other values are rejected before they get here.
-_LUT = np.full(256, 255, dtype=np.uint8)
-for _i, _name in enumerate(_PARTS):
-    for _v in quadmask.REGIONS[_name]:
-        _LUT[_v] = _i
-
-
-def region_labels(mask: np.ndarray) -> np.ndarray:
-    """Per-pixel region index (0 removed, 1 affected, 2 keep) of a quadmask."""
-    labels = _LUT[np.asarray(mask, dtype=np.uint8)]
-    if labels.size and labels.max() == 255:
-        quadmask.validate(mask, source="quadmask given to a metric")
-    return labels
-
-
-def region_sums(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Sums of ``values`` per region, ordered as :data:`REGION_NAMES` (``all`` first).
-
-    ``values`` and ``labels`` have the same shape; float64 accumulation keeps long videos
-    exact enough that chunked and whole-video results agree.
-    """
-    parts = np.bincount(labels.ravel(), weights=np.asarray(values, dtype=np.float64).ravel(), minlength=len(_PARTS))
-    return np.concatenate([[parts.sum()], parts[: len(_PARTS)]])
-
-
-def region_counts(labels: np.ndarray) -> np.ndarray:
-    """Pixel counts per region, ordered as :data:`REGION_NAMES`."""
-    parts = np.bincount(labels.ravel(), minlength=len(_PARTS)).astype(np.float64)
-    return np.concatenate([[parts.sum()], parts[: len(_PARTS)]])
+from void.regions import REGION_NAMES, ratio, region_counts, region_labels, region_sums  # noqa: F401 (re-exported)
 
 
 def region_mask(mask: np.ndarray, name: str) -> np.ndarray:
@@ -91,12 +59,3 @@ class Metric:
 
     def compute(self) -> dict[str, float]:  # pragma: no cover
         raise NotImplementedError
-
-
-def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """``num / den`` with NaN where ``den`` is 0 (an empty region)."""
-    num = np.asarray(num, dtype=np.float64)
-    den = np.asarray(den, dtype=np.float64)
-    out = np.full(num.shape, np.nan)
-    np.divide(num, den, out=out, where=den > 0)
-    return out

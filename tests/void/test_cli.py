@@ -16,7 +16,7 @@ HEAVY = ("torch", "bpy", "deepspeed", "diffusers", "pybullet", "streamlit", "ray
 def test_help_is_fast_and_light():
     code = (
         "import sys, io, contextlib\n"
-        "from void import cli\n"
+        "from void.app import cli\n"
         "buf = io.StringIO()\n"
         "with contextlib.redirect_stdout(buf):\n"
         "    try: cli.main(['--help'])\n"
