@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from void.configutil import check_folder, check_writable as _check_writable, format_resolution, parse_resolution
+from void.constants import EXECUTORS
 from void.errors import ConfigError
 
 FAMILIES = ("collision", "support", "domino", "carry", "occlusion")
 RENDERERS = ("raster", "cycles")
 SPLITS = ("train", "test")
-EXECUTORS = ("local", "ray")
 CAMERA_MOTIONS = ("random", "static", "pan", "zoom")
 DEVICES = ("cpu", "gpu")
 
