@@ -61,11 +61,8 @@ class EvaluateConfig:
         for flag, value in (("--data", self.data), ("--pred", self.pred), ("--out", self.out)):
             if not value:
                 raise ConfigError(f"evaluate needs {flag}")
-        check_folder(self.data, "--data")
-        check_folder(self.pred, "--pred")
         if _inside(self.out, self.pred):
             raise ConfigError(f"--out {self.out} lies inside --pred {self.pred}: it would be scored as a method; choose another folder")
-        check_writable(self.out)
         for m in self.methods:
             check_method_name(m, "--methods")
         if self.workers < 0:
@@ -74,6 +71,9 @@ class EvaluateConfig:
             raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.ray_address and self.executor != "ray":
             raise ConfigError("--ray-address needs --executor ray")
+        check_folder(self.data, "--data")  # the file system last, after the arguments
+        check_folder(self.pred, "--pred")
+        check_writable(self.out)
 
     @property
     def num_workers(self) -> int:
@@ -112,8 +112,6 @@ class BaselineConfig:
             raise ConfigError("baseline needs --input")
         if not self.out:
             raise ConfigError("baseline needs --out")
-        check_folder(self.input, "--input")
-        check_writable(self.out)
         if self.name == "command":
             if not self.method:
                 raise ConfigError("the command baseline needs --name (the method folder to write)")
@@ -135,6 +133,8 @@ class BaselineConfig:
             raise ConfigError(f"--neighbors must be at least 1, got {self.neighbors}")
         if self.max_frames < 0:
             raise ConfigError(f"--max-frames must be 0 (all) or more, got {self.max_frames}")
+        check_folder(self.input, "--input")  # the file system last, after the arguments
+        check_writable(self.out)
 
     def _check_cmd_fields(self) -> None:
         import string
