@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluate.baselines.registry import BASELINES as REGISTERED_BASELINES
 from void.configutil import check_folder, check_writable
 from void.constants import EXECUTORS
 from void.errors import ConfigError
 
-BASELINES = ("identity", "opencv-inpaint", "clean-plate", "oracle-hidden", "command")
+BASELINES = tuple(REGISTERED_BASELINES)  # registered once, in evaluate/baselines/registry.py
 # Which quadmask pixels a mask-based baseline fills: the object only (0 and 63, what ordinary
 # removal methods are given) or every pixel that changes in the counterfactual (all but 255).
 MASK_REGIONS = ("removed", "edit")

@@ -19,6 +19,8 @@ pixels in one frame weighs little); an empty region gives NaN.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from void import quadmask
@@ -40,19 +42,65 @@ def check_frames(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None =
         raise ValueError(f"mask shape {mask.shape} does not match video {pred.shape[:3]}")
 
 
+@dataclass(frozen=True)
+class MetricSpec:
+    """One ``metric`` of the results: what the leaderboard and ``summary.json`` know of it."""
+
+    name: str
+    higher_is_better: bool
+    description: str
+    regions: tuple[str, ...] = ("all",)
+    label: str = ""  # column title on the leaderboard (default: the name)
+    group: str = "Fidelity"  # column group on the leaderboard
+    percent: bool = False  # a rate in [0, 1], shown as a percentage
+
+    def as_json(self) -> dict:
+        return {"higher_is_better": self.higher_is_better, "description": self.description, "regions": list(self.regions)}
+
+
+@dataclass
+class Frames:
+    """A chunk of consecutive frames of one output and its references, as metrics take it."""
+
+    pred: np.ndarray
+    removed: np.ndarray
+    hidden: np.ndarray | None  # None: the dataset has no rgb_hidden
+    mask: np.ndarray
+    labels: np.ndarray  # region_labels(mask), computed once for every region-wise metric
+
+
 class Metric:
     """Stateful metric: ``update`` with chunks of consecutive frames, then ``compute``.
 
     ``compute`` returns ``{output name: value}``; for region-wise metrics the names are the
-    regions. Subclasses set ``name``, ``higher_is_better`` and ``outputs``.
+    regions. Subclasses set ``name``, ``higher_is_better`` and ``outputs``, and ``specs``: the
+    rows of ``results.parquet`` the metric produces. In the suite a metric is fed through
+    :meth:`score` and read through :meth:`rows`; the defaults suit a region-wise metric
+    against ``rgb_removed`` (``update(pred, removed, mask, labels)``), others override them.
+    A new metric is a module with such a class plus one line in ``registry.REGISTRY``.
     """
 
     name: str = ""
     higher_is_better: bool = True
     outputs: tuple[str, ...] = ("all",)
+    specs: tuple[MetricSpec, ...] = ()
+    optional: bool = False  # only computed when the caller asks for it (e.g. LPIPS)
 
     def __init__(self) -> None:
         self.reset()
+
+    @classmethod
+    def create(cls, **options) -> "Metric":
+        """The suite's constructor; ``options`` are the suite's keyword options (ignored here)."""
+        return cls()
+
+    def score(self, frames: Frames) -> None:
+        self.update(frames.pred, frames.removed, frames.mask, frames.labels)
+
+    def rows(self) -> list[tuple[str, str, float]]:
+        """``(metric, region, value)`` for each of :attr:`specs` and its regions."""
+        values = self.compute()
+        return [(spec.name, r, values[r]) for spec in self.specs for r in spec.regions]
 
     def reset(self) -> None:  # pragma: no cover - every subclass overrides
         raise NotImplementedError

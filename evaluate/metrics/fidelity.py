@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluate.metrics.core import REGION_NAMES, Metric, check_frames, ratio, region_counts, region_labels, region_sums
+from evaluate.metrics.core import REGION_NAMES, Metric, MetricSpec, check_frames, ratio, region_counts, region_labels, region_sums
 from void.regions import DATA_RANGE, PSNR_CAP_DB, PooledPSNR, psnr_from_mse, region_psnr, squared_error  # noqa: F401
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 5  # int(3.5 * sigma + 0.5): the truncation torchmetrics and scikit-image use
@@ -85,6 +85,16 @@ class RegionPSNR(Metric):
     name = "psnr"
     higher_is_better = True
     outputs = REGION_NAMES
+    specs = (
+        MetricSpec(
+            "psnr",
+            True,
+            "PSNR (dB) against rgb_removed, MSE pooled over the region's pixels in all frames; "
+            f"capped at {PSNR_CAP_DB:g} dB for an exact match",
+            REGION_NAMES,
+            label="PSNR",
+        ),
+    )
 
     def reset(self) -> None:
         self.pooled = PooledPSNR()  # the math lives in void.regions, shared with training
@@ -101,6 +111,15 @@ class RegionSSIM(Metric):
     name = "ssim"
     higher_is_better = True
     outputs = REGION_NAMES
+    specs = (
+        MetricSpec(
+            "ssim",
+            True,
+            "Gaussian SSIM (sigma 1.5) against rgb_removed: mean of the SSIM map over the region's pixels in all frames",
+            REGION_NAMES,
+            label="SSIM",
+        ),
+    )
 
     def reset(self) -> None:
         self.total = np.zeros(len(REGION_NAMES))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluate.metrics.core import REGION_NAMES, Metric, check_frames, ratio, region_counts, region_labels, region_sums
+from evaluate.metrics.core import REGION_NAMES, Metric, MetricSpec, check_frames, ratio, region_counts, region_labels, region_sums
 from void import deps
 
 # Backbone checkpoints torchvision fetches for each LPIPS network (file names as published).
@@ -86,6 +86,20 @@ class LPIPSMetric(Metric):
     name = "lpips"
     higher_is_better = False
     outputs = REGION_NAMES
+    optional = True
+    specs = (
+        MetricSpec(
+            "lpips",
+            False,
+            "LPIPS distance to rgb_removed (spatial map averaged over the region); only with real pretrained weights",
+            REGION_NAMES,
+            label="LPIPS",
+        ),
+    )
+
+    @classmethod
+    def create(cls, *, lpips_net: str = DEFAULT_NET, **options) -> "LPIPSMetric":
+        return cls(lpips_net)
 
     def __init__(self, net: str = DEFAULT_NET, batch_frames: int = 8):
         ok, reason = status(net)
