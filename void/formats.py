@@ -1,6 +1,6 @@
 """On-disk formats: the dataset directory, VOID's inference layout, and the prediction layout.
 
-These are the contracts between stages (``../shared/DESIGN.md``). Readers never build paths
+These are the contracts between stages (``docs/formats.md``). Readers never build paths
 by hand: every name is a constant here, and a breaking change bumps ``FORMAT_VERSION``.
 
 Dataset directory (written by ``simulate``; read by ``train``, ``evaluate`` and VOID)::

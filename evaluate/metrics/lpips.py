@@ -4,7 +4,7 @@ honestly.
 LPIPS needs three things: the ``lpips`` package, a torchvision that imports (the package
 builds its backbone from ``torchvision.models``), and the backbone's pretrained ImageNet
 weights in torch's hub cache, which torchvision would otherwise download on first use.
-None of them is a given (../shared/ENV.md: torchvision does not load beside the CPU torch
+None of them is a given (``docs/dependencies.md``: torchvision does not load beside the CPU torch
 wheel, and the weights cannot be downloaded on offline machines), so :func:`status` says
 whether LPIPS is available and, if not, why and where to put the weights. A score is never
 made from randomly initialised weights. This is the only module that imports ``lpips``.

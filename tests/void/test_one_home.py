@@ -152,3 +152,18 @@ def test_region_psnr_is_capped_and_ordered(order):
     assert tuple(got) == order
     assert got["removed"] == got["keep"] == got["all"] == regions.PSNR_CAP_DB
     assert np.isnan(got["affected"])
+
+
+def test_no_file_points_outside_the_repository():
+    """A user's clone has only the repository: docs live in docs/, not in a sibling folder."""
+    outside = re.compile(r"\.\./shared\b|/work/shared\b|\b(?:ENV|DESIGN|STYLE)\.md\b")
+    files = [ROOT / "pyproject.toml", ROOT / ".ci" / "run", *ROOT.glob("*.md"), *(ROOT / "docs").rglob("*.md")]
+    files += _sources() + sorted((ROOT / "tests").rglob("*.py"))
+    wrong = [
+        f"{p.relative_to(ROOT)}:{i}"
+        for p in files
+        if p.is_file()
+        for i, line in enumerate(p.read_text(errors="replace").splitlines(), 1)
+        if outside.search(line) and p != Path(__file__).resolve()
+    ]
+    assert not wrong, "references to files outside the repository: " + ", ".join(wrong)
