@@ -203,3 +203,20 @@ def test_every_metric_is_shown_unknown_ones_last(tmp_path):
     assert cols.index("flicker_index ↓") == cols.index("s/frame") - 1  # after every known metric
     assert REGISTERED["warp_error"].label + " ↓" in cols
     assert set(tables.METRIC_ORDER) == set(REGISTERED)
+
+
+def test_site_follows_the_users_umask(tmp_path, results_dir):
+    import os
+    import stat
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    site = tmp_path / "site"
+    cmd = f"umask 027 && {sys.executable} -m void leaderboard --results {results_dir} --out {site} --resamples 200 --quiet"
+    res = subprocess.run(["sh", "-c", cmd], env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert stat.S_IMODE(site.stat().st_mode) == 0o750
+    files = [p for p in site.rglob("*") if p.is_file()]
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o640}
