@@ -92,16 +92,28 @@ def _check_data(status, path: Path, wanted: int, what: str) -> None:
     print(f"quickstart: continuing with {have}/{wanted} samples in {path} (failures listed in its dataset.json)")
 
 
+def stage(name: str):
+    """``(config class, entry function)`` of ``void <name>``: exactly what the CLI runs.
+
+    Taken from the CLI's command table, so the quickstart and the command line cannot drift
+    apart (and a package attribute shadowed by a same-named submodule cannot bite).
+    """
+    from void.app import cli
+
+    cmd = next(c for c in cli.COMMANDS if c.name == name)
+    return cli._load(cmd.config), cli._load(cmd.entry)
+
+
 def quickstart(config: QuickstartConfig) -> int:
-    # The stages' public entry points, the same the CLI calls.
-    from evaluate import BaselineConfig, EvaluateConfig, run_baseline, score
     from evaluate.results import RESULTS_PARQUET
-    from leaderboard import LeaderboardConfig, build
-    from simulate import SimulateConfig, generate
-    from train import TrainConfig, train
     from train.checkpoint import checkpoints_dir
-    from void.config import InferConfig
-    from void.infer import infer
+
+    SimulateConfig, generate = stage("simulate")
+    BaselineConfig, run_baseline = stage("baseline")
+    TrainConfig, train = stage("train")
+    InferConfig, infer = stage("infer")
+    EvaluateConfig, score = stage("evaluate")
+    LeaderboardConfig, build = stage("leaderboard")
 
     t0 = time.monotonic()
     paths = Paths(Path(config.out))
