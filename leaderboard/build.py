@@ -119,16 +119,11 @@ def build(config: LeaderboardConfig) -> BuildReport:
 
 
 def _write(path: Path, data: str | bytes) -> None:
-    """Atomic write, then the usual permissions of a published file.
-
-    The atomic helper writes through ``mkstemp``, which creates files readable by their
-    owner only; a site is meant to be served or copied, so it gets 0644.
-    """
+    """Atomic write; the file gets the permissions the user's umask allows (``void.atomic``)."""
     if isinstance(data, bytes):
         atomic.write_bytes(path, data)
     else:
         atomic.write_text(path, data)
-    path.chmod(0o644)
 
 
 def _long_csv(long) -> str:

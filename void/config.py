@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from void.configutil import check_writable
+from void.constants import FLOW_METHODS
 from void.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-FLOW_METHODS = ("dis", "farneback")  # = void.warped_noise.FLOW_METHODS
 FITS = ("pad", "stretch")
 
 
@@ -85,6 +86,7 @@ class InferConfig:
             raise ConfigError("--input is required (a dataset dir or VOID's inference layout)")
         if not self.out:
             raise ConfigError("--out is required (the predictions dir)")
+        check_writable(self.out)
         for name in ("steps", "pass2_steps", "height", "width", "window_frames"):
             value = getattr(self, name)
             if value is not None and value < 1:

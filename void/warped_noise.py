@@ -28,9 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from void.constants import FLOW_METHODS  # noqa: F401 (re-exported)
 from void.deps import require
-
-FLOW_METHODS = ("dis", "farneback")
 
 
 def optical_flow(frames: np.ndarray, method: str = "dis") -> np.ndarray:
