@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from evaluate.config import BaselineConfig, check_method_name
+from void.configutil import check_folder, check_writable
 from void.errors import ConfigError
 
 MASK_BASELINES = ("object-only", "dilated", "oracle")
@@ -20,6 +21,8 @@ def _check_common(cmd: str, input_: str, out: str) -> None:
         raise ConfigError(f"masks {cmd} needs --input")
     if not out:
         raise ConfigError(f"masks {cmd} needs --out")
+    check_folder(input_, "--input")
+    check_writable(out)
 
 
 @dataclass
