@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from leaderboard import LeaderboardConfig, build  # noqa: E402
 from leaderboard import stats  # noqa: E402
+from simulate.config import FAMILIES  # noqa: E402
+from void.constants import REGION_NAMES as REGIONS  # noqa: E402
 
-FAMILIES = ("collision", "support", "domino", "carry", "occlusion")
-REGIONS = ("all", "removed", "affected", "keep")
 # metric: (region-wise, higher_is_better, mean, per-method spread, per-sample noise)
 METRICS = {
     "psnr": (True, True, 28.0, 3.0, 2.0),

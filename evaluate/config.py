@@ -11,14 +11,18 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluate.baselines.registry import BASELINES as REGISTERED_BASELINES
+from void.configutil import check_folder, check_writable
+from void.constants import EXECUTORS
 from void.errors import ConfigError
 
-EXECUTORS = ("local", "ray")
-BASELINES = ("identity", "opencv-inpaint", "clean-plate", "oracle-hidden", "command")
+BASELINES = tuple(REGISTERED_BASELINES)  # registered once, in evaluate/baselines/registry.py
 # Which quadmask pixels a mask-based baseline fills: the object only (0 and 63, what ordinary
 # removal methods are given) or every pixel that changes in the counterfactual (all but 255).
 MASK_REGIONS = ("removed", "edit")
 COMMAND_FIELDS = ("frames", "masks", "out", "sample", "fps", "width", "height", "num_frames")
+# What `void evaluate` scores: removed videos, or predicted quadmasks (the mask track).
+TASKS = ("removal", "masks")
 
 _METHOD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
@@ -39,9 +43,9 @@ def check_method_name(name: str, flag: str) -> str:
 
 @dataclass
 class EvaluateConfig:
-    data: str = field(default="", metadata={"help": "dataset directory with the ground truth (ours or VOID's training layout)"})
-    pred: str = field(default="", metadata={"help": "predictions directory: PRED/<method>/<sample_id>.mp4"})
-    out: str = field(default="", metadata={"help": "results directory (results.parquet/csv, summary.json, methods.csv)", "short": "-o"})
+    data: str = field(default="", metadata={"help": "dataset directory with the ground truth (ours or VOID's training layout)", "required": True})
+    pred: str = field(default="", metadata={"help": "predictions directory: PRED/<method>/<sample_id>.mp4", "required": True})
+    out: str = field(default="", metadata={"help": "results directory (results.parquet/csv, summary.json, methods.csv)", "short": "-o", "required": True})
     methods: list[str] = field(default_factory=list, metadata={"help": "score only these method folders (default: all under --pred)"})
     samples: list[str] = field(default_factory=list, metadata={"help": "score only these sample ids (default: all in --data)"})
     allow_missing: bool = field(
@@ -55,8 +59,14 @@ class EvaluateConfig:
     ray_address: str | None = field(default=None, metadata={"help": "Ray cluster address (default: start a local Ray instance)"})
     rescore: bool = field(default=False, metadata={"help": "ignore finished parts under OUT/parts and score everything again"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    task: str = field(
+        default="removal",
+        metadata={"help": "removal: score removed videos; masks: score predicted quadmasks (docs/mask-track.md)", "choices": TASKS},
+    )
 
     def __post_init__(self):
+        if self.task not in TASKS:
+            raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {self.task!r}")
         for flag, value in (("--data", self.data), ("--pred", self.pred), ("--out", self.out)):
             if not value:
                 raise ConfigError(f"evaluate needs {flag}")
@@ -70,6 +80,9 @@ class EvaluateConfig:
             raise ConfigError(f"--executor must be one of {', '.join(EXECUTORS)}, got {self.executor!r}")
         if self.ray_address and self.executor != "ray":
             raise ConfigError("--ray-address needs --executor ray")
+        check_folder(self.data, "--data")  # the file system last, after the arguments
+        check_folder(self.pred, "--pred")
+        check_writable(self.out)
 
     @property
     def num_workers(self) -> int:
@@ -79,8 +92,8 @@ class EvaluateConfig:
 @dataclass
 class BaselineConfig:
     name: str = field(default="", metadata={"help": f"baseline: {', '.join(BASELINES)}", "positional": True, "required": True, "choices": BASELINES})
-    input: str = field(default="", metadata={"help": "dataset directory, or VOID's inference layout (ROOT/<seq>/input_video.mp4)", "flag": "--input", "short": "-i"})
-    out: str = field(default="", metadata={"help": "predictions directory; writes OUT/<method>/<sample_id>.mp4", "short": "-o"})
+    input: str = field(default="", metadata={"help": "dataset directory, or VOID's inference layout (ROOT/<seq>/input_video.mp4)", "flag": "--input", "short": "-i", "required": True})
+    out: str = field(default="", metadata={"help": "predictions directory; writes OUT/<method>/<sample_id>.mp4", "short": "-o", "required": True})
     method: str = field(default="", metadata={"help": "method folder name (default: the baseline's name; required for command)", "flag": "--name"})
     cmd: str = field(
         default="",
@@ -129,6 +142,8 @@ class BaselineConfig:
             raise ConfigError(f"--neighbors must be at least 1, got {self.neighbors}")
         if self.max_frames < 0:
             raise ConfigError(f"--max-frames must be 0 (all) or more, got {self.max_frames}")
+        check_folder(self.input, "--input")  # the file system last, after the arguments
+        check_writable(self.out)
 
     def _check_cmd_fields(self) -> None:
         import string

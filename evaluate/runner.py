@@ -119,7 +119,8 @@ def _select_methods(pred_root: Path, wanted: list[str]) -> list[str]:
         unknown = [m for m in wanted if m not in found]
         if unknown:
             raise EvaluationError(
-                f"--methods: no folder {', '.join(unknown)} under {pred_root} (found: {', '.join(found) or 'none'})"
+                f"--methods: no method folder {', '.join(unknown)} under {pred_root} (a method folder holds "
+                f"<sample_id>.mp4 predictions; found: {', '.join(found) or 'none'})"
             )
         return list(dict.fromkeys(wanted))
     if not found:
@@ -138,6 +139,10 @@ def _fingerprint(ref: formats.SampleRef, pred_path: Path, config: EvaluateConfig
 
 
 def score(config: EvaluateConfig) -> int:
+    if config.task == "masks":
+        from evaluate.masks.score import score_masks
+
+        return score_masks(config)
     pred_root, out = Path(config.pred), Path(config.out)
 
     # 1. samples, their sizes and families

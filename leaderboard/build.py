@@ -96,10 +96,17 @@ def build(config: LeaderboardConfig) -> BuildReport:
         _write(out / FIGURES_DIR / f"{fig.name}.png", fig.png)
     for stale in set(FIGURE_NAMES) - {f.name for f in figures}:  # from an earlier build of this site
         (out / FIGURES_DIR / f"{stale}.png").unlink(missing_ok=True)
+    sections = []
+    if config.masks:
+        from leaderboard import masks
+
+        mask_long = masks.score(masks.load(config.masks), resamples=config.resamples, confidence=config.confidence, seed=config.seed)
+        _write(out / masks.MASKS_CSV, masks.csv(mask_long))
+        sections.append(masks.section(mask_long, confidence=config.confidence, source=str(config.masks)))
     created = str(results.summary.get("created") or "")
     page = site.render(
         b, long, title=config.title, confidence=config.confidence, figures=figures, results=results,
-        study=study, notes=notes, created=created,
+        study=study, notes=notes, created=created, sections=sections,
     )
     index = out / INDEX_HTML
     _write(index, page)
@@ -112,16 +119,11 @@ def build(config: LeaderboardConfig) -> BuildReport:
 
 
 def _write(path: Path, data: str | bytes) -> None:
-    """Atomic write, then the usual permissions of a published file.
-
-    The atomic helper writes through ``mkstemp``, which creates files readable by their
-    owner only; a site is meant to be served or copied, so it gets 0644.
-    """
+    """Atomic write; the file gets the permissions the user's umask allows (``void.atomic``)."""
     if isinstance(data, bytes):
         atomic.write_bytes(path, data)
     else:
         atomic.write_text(path, data)
-    path.chmod(0o644)
 
 
 def _long_csv(long) -> str:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from void.configutil import check_folder, check_writable
 from void.errors import ConfigError
 
 
@@ -20,6 +20,10 @@ class LeaderboardConfig:
     study: str | None = field(
         default=None,
         metadata={"help": "study directory written by `void study analyze` (preference.csv); optional"},
+    )
+    masks: str | None = field(
+        default=None,
+        metadata={"help": "mask-track results directory written by `void evaluate --task masks`: adds the mask track section; optional"},
     )
     out: str = field(default="site", metadata={"help": "output directory for index.html, leaderboard.csv/.md", "short": "-o"})
     sort: str = field(
@@ -37,17 +41,15 @@ class LeaderboardConfig:
     quiet: bool = field(default=False, metadata={"help": "do not print where the site was written"})
 
     def __post_init__(self):
-        results = Path(self.results)
-        if not results.is_dir():
-            raise ConfigError(f"--results {self.results}: no such directory (write it with `void evaluate`)")
+        check_folder(self.results, "--results", "write it with `void evaluate`")
         if self.study is not None:
             if str(self.study).strip() == "":
                 self.study = None
-            elif not Path(self.study).is_dir():
-                raise ConfigError(f"--study {self.study}: no such directory (write it with `void study analyze`)")
-        out = Path(self.out)
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {self.out}: exists and is not a directory")
+            else:
+                check_folder(self.study, "--study", "write it with `void study analyze`")
+        if self.masks is not None:
+            check_folder(self.masks, "--masks", "write it with `void evaluate --task masks`")
+        check_writable(self.out)
         # Fewer resamples than this make the 2.5% tail rest on a handful of draws.
         if self.resamples < 200:
             raise ConfigError(f"--resamples must be at least 200, got {self.resamples}")

@@ -29,13 +29,13 @@ import numpy as np
 # The results contract is owned by the evaluation stage that writes it.
 from evaluate.results import COLUMNS as RESULT_COLUMNS
 from evaluate.results import METHOD_COLUMNS, METHODS_CSV, RESULTS_CSV, RESULTS_PARQUET, SUMMARY_JSON
+from void.constants import REGION_NAMES as REGIONS
 from void.deps import require
 from void.errors import VoidError
 
 PREFERENCE_CSV = "preference.csv"
 ANALYSIS_JSON = "analysis.json"
 
-REGIONS = ("all", "removed", "affected", "keep")
 RUNTIME_COLUMNS = METHOD_COLUMNS[2:]  # wall_time_s, seconds_per_frame, peak_memory_mb
 PREFERENCE_COLUMNS = (
     "method", "judgments", "wins", "losses", "ties", "win_rate", "win_ci_low", "win_ci_high",

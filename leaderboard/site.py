@@ -216,7 +216,9 @@ def render(
     study=None,
     notes: list[str] = (),
     created: str = "",
+    sections: list[str] = (),
 ) -> str:
+    """The page; ``sections`` are further HTML sections (the mask track) put before the footer."""
     summary = results.summary
     meta = [f"{len(b.methods)} methods", f"{len(results.table['sample_id'].unique())} samples"]
     if summary.get("data"):
@@ -249,6 +251,7 @@ def render(
     if study is not None:
         parts += ["<h2>Human preference</h2>", _human_table(b, study)]
     parts += ["<h2>Runtime and memory</h2>", _runtime_table(b)]
+    parts += list(sections)
     parts.append(
         '<p class="meta">Tables as data: <a href="leaderboard.csv">leaderboard.csv</a> · '
         f'<a href="leaderboard.md">leaderboard.md</a> · built by void-bench {_e(__version__)}</p>'

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from evaluate.metrics.registry import METRICS as REGISTERED
 from leaderboard import stats
 from leaderboard.config import DEFAULT_SORT
 from leaderboard.inputs import REGIONS, Results, Study
@@ -24,21 +25,21 @@ from void.errors import ConfigError
 ALL = "all"  # the family value of rows over every sample
 LONG_COLUMNS = ("method", "metric", "region", "family", "mean", "ci_low", "ci_high", "n", "rank", "higher_is_better")
 
-# The counterfactual-physics score comes first; then fidelity, temporal and the rest.
-METRIC_ORDER = ("cf_win", "cf_margin", "psnr", "ssim", "lpips", "warp_error")
+# Labels, groups and percent formatting come from the metric registry (each metric's specs),
+# so a newly registered metric shows without an edit here. The counterfactual-physics score
+# comes first, then the registered metrics in registry order; a metric the registry does
+# not know (results of another suite version) follows them, never dropped.
+FEATURED = ("cf_win", "cf_margin")
+METRIC_ORDER = FEATURED + tuple(m for m in REGISTERED if m not in FEATURED)
+OTHER_GROUP = "Other"
 METRIC_LABELS = {
-    "cf_win": "CF win rate",
-    "cf_margin": "CF margin",
-    "psnr": "PSNR",
-    "ssim": "SSIM",
-    "lpips": "LPIPS",
-    "warp_error": "Warp error",
+    **{name: spec.label or name for name, spec in REGISTERED.items()},
     "human_win_rate": "Human win rate",
     "human_best_rate": "Best-of-n rate",
     "human_bt_score": "Bradley-Terry",
 }
-METRIC_GROUPS = {"cf_win": "Counterfactual physics", "cf_margin": "Counterfactual physics", "warp_error": "Temporal"}
-PERCENT_METRICS = ("cf_win", "human_win_rate", "human_best_rate")
+METRIC_GROUPS = {name: spec.group for name, spec in REGISTERED.items()}
+PERCENT_METRICS = tuple(name for name, spec in REGISTERED.items() if spec.percent) + ("human_win_rate", "human_best_rate")
 # Region-wise metrics show these regions on the main board (all four are in the full table).
 BOARD_REGIONS = ("affected", "removed", "all")
 # Metrics with one value per sample show the first of these that exists.
@@ -251,12 +252,12 @@ def board(long, results: Results, *, sort: str, human=None) -> Board:
     """Choose the main board's columns and order the methods by the sort column's rank."""
     columns: list[Column] = []
     metrics = sorted(set(long["metric"]), key=metric_sort_key)
-    for metric in METRIC_ORDER:
+    for metric in (*METRIC_ORDER, *(m for m in metrics if m not in METRIC_ORDER)):
         present = sorted(set(long.loc[long["metric"] == metric, "region"]), key=region_sort_key)
         finite = np.isfinite(long.loc[long["metric"] == metric, "mean"].to_numpy()).any()
         if metric in results.unavailable and not finite:
             columns.append(
-                Column(metric, METRIC_LABELS.get(metric, metric), METRIC_GROUPS.get(metric, "Fidelity"),
+                Column(metric, METRIC_LABELS.get(metric, metric), METRIC_GROUPS.get(metric, OTHER_GROUP),
                        "unavailable", metric=metric, note=results.unavailable[metric])
             )
             continue
@@ -268,13 +269,13 @@ def board(long, results: Results, *, sort: str, human=None) -> Board:
             hib = results.higher_is_better[metric]
             percent = metric in PERCENT_METRICS
             columns.append(
-                Column(f"{metric}/{region}", _label(metric, region, region_wise, hib), METRIC_GROUPS.get(metric, "Fidelity"),
+                Column(f"{metric}/{region}", _label(metric, region, region_wise, hib), METRIC_GROUPS.get(metric, OTHER_GROUP),
                        "score", metric=metric, region=region, higher_is_better=hib, percent=percent,
                        decimals=_decimals(long, metric, region, percent))
             )
     for metric, info in sorted(results.unavailable.items(), key=lambda kv: metric_sort_key(kv[0])):
         if metric not in METRIC_ORDER and metric not in metrics:
-            columns.append(Column(metric, METRIC_LABELS.get(metric, metric), "Fidelity", "unavailable", metric=metric, note=info))
+            columns.append(Column(metric, METRIC_LABELS.get(metric, metric), OTHER_GROUP, "unavailable", metric=metric, note=info))
     if human is not None and len(human):
         for metric in sorted(set(human["metric"]), key=[m for m, *_ in HUMAN_METRICS].index):
             percent = metric in PERCENT_METRICS

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from void.configutil import check_writable as _check_writable, parse_resolution
+from void.configutil import check_folder, check_writable as _check_writable, format_resolution, parse_resolution
+from void.constants import EXECUTORS
 from void.errors import ConfigError
 
 FAMILIES = ("collision", "support", "domino", "carry", "occlusion")
 RENDERERS = ("raster", "cycles")
 SPLITS = ("train", "test")
-EXECUTORS = ("local", "ray")
 CAMERA_MOTIONS = ("random", "static", "pan", "zoom", "sweep", "dolly", "truck", "handheld")
 PLAIN_MOTIONS = ("random", "static", "pan", "zoom")  # what the plain look's camera knows
 LOOKS = ("plain", "footage")
@@ -39,7 +39,7 @@ class SimulateConfig:
         metadata={"help": "comma list of scenario families"},
     )
     resolution: tuple[int, int] = field(
-        default=(256, 256), metadata={"help": "frame size WxH", "parse": parse_resolution, "metavar": "WxH"}
+        default=(256, 256), metadata={"help": "frame size WxH", "parse": parse_resolution, "show": format_resolution, "metavar": "WxH"}
     )
     frames: int = field(default=48, metadata={"help": "frames per video"})
     fps: int = field(default=12, metadata={"help": "frames per second"})
@@ -147,3 +147,5 @@ class PreviewConfig:
             raise ConfigError("preview needs a DATASET directory")
         if self.max_samples < 1 or self.sheet_frames < 1:
             raise ConfigError("--max-samples and --sheet-frames must be at least 1")
+        check_folder(self.dataset, "DATASET")
+        _check_writable(self.out if self.out else Path(self.dataset) / "preview")

@@ -29,6 +29,7 @@ import numpy as np
 
 from simulate import camerawork, sampling, textures
 from simulate.config import SETS
+from simulate.rotation import quat_z
 from simulate.scene import SET_ROLES, FloorSpec, ObjectSpec, SceneSpec, camera_at
 
 ENVIRONMENTS = SETS
@@ -105,7 +106,7 @@ def box(ids, name: str, center_xyz, half, yaw: float, color, texture: str, varia
     finish = textures.FINISHES.get(texture)
     return ObjectSpec(
         id=next(ids), name=name, shape="box", size=[float(h) for h in half], color=[float(c) for c in color],
-        position=[float(v) for v in center_xyz], orientation=sampling.quat_z(yaw), material="wood",
+        position=[float(v) for v in center_xyz], orientation=quat_z(yaw), material="wood",
         roughness=float(roughness if roughness is not None else (finish.roughness if finish else 0.8)),
         metallic=float(finish.metallic if finish else 0.0), mass_kg=0.0, friction=0.6, restitution=0.2,
         role=role, texture=texture, texture_variant=int(variant), texture_m=float(texture_m),

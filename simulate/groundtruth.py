@@ -1,4 +1,4 @@
-"""The quadmask from render passes, and its statistics (``../shared/DESIGN.md``).
+"""The quadmask from render passes, and its statistics (``docs/quadmask.md``).
 
 Per pixel and frame, from the exact id passes and the noise-free signatures of the three
 views (``simulate.render.base``):

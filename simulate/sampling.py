@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulate import meshes
+from simulate.rotation import quat_mul, quat_rotate, quat_z
 from simulate.scene import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec
 
 # Linear RGB. Names are what captions say.
@@ -68,21 +69,6 @@ SHAPE_WEIGHTS = {"box": 0.3, "sphere": 0.2, "cylinder": 0.2, "mesh": 0.3}
 def choice(rng: np.random.Generator, items, p=None):
     items = list(items)
     return items[int(rng.choice(len(items), p=p))]
-
-
-def quat_z(yaw: float) -> list[float]:
-    return [0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)]
-
-
-def quat_mul(a, b) -> list[float]:
-    ax, ay, az, aw = a
-    bx, by, bz, bw = b
-    return [
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-        aw * bw - ax * bx - ay * by - az * bz,
-    ]
 
 
 def color(rng: np.random.Generator, avoid: set[str] = frozenset()) -> tuple[str, list[float]]:
@@ -195,18 +181,8 @@ def make_object(
     )
 
 
-def _rotate(q, pts: np.ndarray) -> np.ndarray:
-    x, y, z, w = q
-    R = np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
-    return pts @ R.T
-
-
 def _lowest(pts: np.ndarray, q) -> float:
-    return -float(_rotate(q, pts)[:, 2].min())
+    return -float(quat_rotate(q, pts)[:, 2].min())
 
 
 def rest_height(obj: ObjectSpec) -> float:

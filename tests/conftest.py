@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 sys.path.append(str(Path(__file__).resolve().parent))  # for `import toydata`; appended so it never shadows a package
 
 from toydata import make_toy_dataset  # noqa: E402
@@ -20,8 +19,7 @@ def toy_dataset(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def void_samples() -> Path:
     """Real sequences in VOID's inference layout (tests/data/void-samples: BigBen)."""
-    # the repo copy first: ../shared is absent on a fresh CI clone, and its 4K sample is slow
-    for cand in (ROOT / "tests" / "data" / "void-samples", SHARED / "void-samples"):
-        if (cand / "BigBen" / "input_video.mp4").is_file():
-            return cand
-    pytest.skip("VOID sample sequences not found (../shared/void-samples)")
+    cand = ROOT / "tests" / "data" / "void-samples"
+    if (cand / "BigBen" / "input_video.mp4").is_file():
+        return cand
+    pytest.skip(f"VOID sample sequences not found ({cand})")

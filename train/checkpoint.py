@@ -31,9 +31,9 @@ import torch
 
 from void import atomic
 from void.errors import VoidError
+from void.model.io import RUN_CHECKPOINTS_DIR as CHECKPOINTS  # the run-folder names live in void.model.io
+from void.model.io import RUN_MODEL_DIR as MODEL_DIR
 
-CHECKPOINTS = "checkpoints"
-MODEL_DIR = "model"
 CONFIG_JSON = "train_config.json"
 COMPLETE = "void_complete.json"
 TAG_RE = re.compile(r"^step_(\d{8,})$")
@@ -182,6 +182,11 @@ def export_model(run_dir: Path, transformer, scheduler, info: dict[str, Any]) ->
 
     run_dir = Path(run_dir)
     tmp = Path(tempfile.mkdtemp(dir=run_dir, prefix=f".{MODEL_DIR}.partial-"))
+    # mkdtemp makes the dir 0700; the export is renamed into place, so give it the mode any
+    # directory the user makes would have (0777 less the umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
     try:
         save_model_dir(tmp, transformer, scheduler, info=info)
         replace_dir(tmp, run_dir / MODEL_DIR)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from void.configutil import check_writable as _check_writable, parse_resolution
+from void.configutil import check_folder, check_writable as _check_writable, parse_resolution
+from void.constants import MASK_ENCODINGS
 from void.errors import ConfigError
 
-MASK_ENCODINGS = ("quad", "binary-object", "binary-union")  # = void.quadmask.MASK_ENCODINGS
 ZERO_STAGES = (0, 1, 2)
 
 # Presets. ``tiny`` learns something real on 2 CPU cores in well under 30 minutes: on 64
@@ -100,8 +100,8 @@ def _opt(help_text: str, **extra) -> Any:
 
 @dataclass
 class TrainConfig:
-    data: str = field(default="", metadata={"help": "training dataset directory, ours or VOID's manifest layout (required)"})
-    out: str = field(default="", metadata={"help": "run directory: checkpoints, model/, metrics.csv, tensorboard/ (required)", "short": "-o"})
+    data: str = field(default="", metadata={"help": "training dataset directory, ours or VOID's manifest layout", "required": True})
+    out: str = field(default="", metadata={"help": "run directory: checkpoints, model/, metrics.csv, tensorboard/", "short": "-o", "required": True})
     config: str = field(default="tiny", metadata={"help": "hyper-parameter preset", "choices": tuple(PRESETS)})
     steps: int | None = _opt("optimizer steps in total")
     mask_encoding: str = field(
@@ -161,10 +161,9 @@ class TrainConfig:
     def _check(self) -> None:
         if not self.data:
             raise ConfigError("--data is required: a dataset directory (void simulate writes one)")
-        if not Path(self.data).is_dir():
-            raise ConfigError(f"--data {self.data}: no such directory")
-        if self.val_data is not None and not Path(self.val_data).is_dir():
-            raise ConfigError(f"--val-data {self.val_data}: no such directory")
+        check_folder(self.data, "--data")
+        if self.val_data is not None:
+            check_folder(self.val_data, "--val-data")
         if not self.out:
             raise ConfigError("--out is required: the run directory to write checkpoints and the model to")
         _check_writable(Path(self.out))

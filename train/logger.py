@@ -2,7 +2,9 @@
 
 Only rank 0 writes. On resume from step ``s`` the CSVs drop rows after ``s`` (a killed run
 may have logged steps its last checkpoint does not cover) and TensorBoard purges events
-after ``s``, so a resumed run's logs read as if it had never stopped.
+after ``s``, so a resumed run's logs read as if it had never stopped. ``wall_s`` and
+``cpu_s`` continue from the last row kept, so they add up over the pieces of a resumed run
+(the time between that row and the kill is not counted).
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ METRIC_FIELDS = (
 VALIDATION_FIELDS = ("step", "split", "samples", "region", "pixels", "model_psnr_db", "identity_psnr_db")
 
 
-def _truncate_csv(path: Path, fields: tuple[str, ...], last_step: int) -> None:
-    """Keep the header and the rows with ``step <= last_step`` (rewritten atomically)."""
+def _truncate_csv(path: Path, fields: tuple[str, ...], last_step: int) -> list[dict[str, str]]:
+    """Keep the header and the rows with ``step <= last_step`` (rewritten atomically); return them."""
     if not path.is_file():
-        return
+        return []
     with open(path, newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r.get("step", "").isdigit() and int(r["step"]) <= last_step]
     with atomic.atomic_path(path) as tmp:
@@ -38,6 +40,17 @@ def _truncate_csv(path: Path, fields: tuple[str, ...], last_step: int) -> None:
             writer = csv.DictWriter(fh, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
+    return rows
+
+
+def _last_seconds(rows: list[dict[str, str]], column: str) -> float:
+    """The last value of ``column`` in the kept rows (0 for a fresh run)."""
+    for row in reversed(rows):
+        try:
+            return float(row.get(column) or "")
+        except ValueError:
+            continue
+    return 0.0
 
 
 def _fmt(value: Any) -> Any:
@@ -52,6 +65,7 @@ class RunLogger:
         self.run_dir = Path(run_dir)
         self.t0 = time.perf_counter()
         self.cpu0 = time.process_time()
+        self.wall_before = self.cpu_before = 0.0  # seconds logged by the runs this one resumes
         self._files: dict[str, Any] = {}
         self._writers: dict[str, csv.DictWriter] = {}
         self.tb = None
@@ -60,7 +74,9 @@ class RunLogger:
             return
         for name, fields in ((METRICS_CSV, METRIC_FIELDS), (VALIDATION_CSV, VALIDATION_FIELDS)):
             path = self.run_dir / name
-            _truncate_csv(path, fields, start_step)
+            kept = _truncate_csv(path, fields, start_step)
+            if name == METRICS_CSV:
+                self.wall_before, self.cpu_before = _last_seconds(kept, "wall_s"), _last_seconds(kept, "cpu_s")
             fresh = not path.is_file() or path.stat().st_size == 0
             fh = open(path, "a", newline="", encoding="utf-8")
             writer = csv.DictWriter(fh, fieldnames=fields)
@@ -86,7 +102,11 @@ class RunLogger:
         if not self.enabled or not scalars:
             return
         # CPU seconds beside wall seconds: on a shared machine only the former is comparable.
-        row = {"step": step, "wall_s": round(self.wall_s(), 3), "cpu_s": round(time.process_time() - self.cpu0, 3)}
+        row = {
+            "step": step,
+            "wall_s": round(self.wall_before + self.wall_s(), 3),
+            "cpu_s": round(self.cpu_before + time.process_time() - self.cpu0, 3),
+        }
         row.update({k: _fmt(v) for k, v in scalars.items() if k in METRIC_FIELDS})
         self._writers[METRICS_CSV].writerow(row)
         self._files[METRICS_CSV].flush()

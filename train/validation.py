@@ -5,16 +5,14 @@ PSNR is computed in each quadmask region (``removed`` = remove + overlap, ``affe
 video copied unchanged), so the curve in ``validation.csv`` shows the model learning to beat
 "do nothing" where it matters: in the removed region. Squared errors are pooled over all
 rendered clips before taking the log (a per-clip mean would be undefined for clips whose
-region is empty, and infinite where the identity is exact: "keep" pixels are identical in
-input and target by construction, so the identity's keep PSNR is ``inf``).
-
-Written here rather than taken from ``evaluate/`` (the benchmark's metrics) so training does
-not depend on the evaluation package; it is a few lines and tested against scikit-image.
+region is empty). The math is ``void.regions``, the same code the benchmark's PSNR runs, so
+an exact region reads :data:`~void.regions.PSNR_CAP_DB` here as it does in the results
+("keep" pixels are identical in input and target by construction, so the identity's keep
+PSNR is that cap).
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -22,48 +20,12 @@ import numpy as np
 import torch
 
 from void import quadmask, video
+from void.constants import REGION_NAMES
+from void.regions import PooledPSNR
 
-REGION_NAMES = ("removed", "affected", "keep", "all")
 VALIDATION_DIR = "validation"
 PREVIEW_CLIPS = 2  # side-by-side videos written per validation
 RENDER_BATCH = 4
-
-
-def region_sse(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> dict[str, tuple[float, int]]:
-    """Sum of squared errors and value count per region; uint8 ``(T, H, W, 3)`` and ``(T, H, W)``."""
-    diff2 = (pred.astype(np.float64) - target.astype(np.float64)) ** 2
-    out = {}
-    for name in REGION_NAMES:
-        sel = np.ones(mask.shape, bool) if name == "all" else quadmask.region(mask, name)
-        out[name] = (float(diff2[sel].sum()), int(sel.sum()) * pred.shape[-1])
-    return out
-
-
-def psnr_db(sse: float, count: int, max_value: float = 255.0) -> float:
-    """PSNR of pooled squared errors; NaN for an empty region, inf for an exact one."""
-    if count == 0:
-        return math.nan
-    mse = sse / count
-    return math.inf if mse == 0 else 10.0 * math.log10(max_value**2 / mse)
-
-
-class RegionScore:
-    """Pooled squared errors per region over many clips (state + update + compute)."""
-
-    def __init__(self):
-        self.sse = {r: 0.0 for r in REGION_NAMES}
-        self.count = {r: 0 for r in REGION_NAMES}
-
-    def update(self, pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> None:
-        for region, (sse, n) in region_sse(pred, target, mask).items():
-            self.sse[region] += sse
-            self.count[region] += n
-
-    def compute(self) -> dict[str, float]:
-        return {r: psnr_db(self.sse[r], self.count[r]) for r in REGION_NAMES}
-
-    def pixels(self, region: str) -> int:
-        return self.count[region] // 3
 
 
 def pipeline_renderer(module, scheduler, *, steps: int, seed: int):
@@ -107,7 +69,7 @@ def validate(
     columns) and the rows of ``validation.csv`` (model and identity side by side).
     """
     n = min(num_samples, len(dataset))
-    model_score, identity_score = RegionScore(), RegionScore()
+    model_score, identity_score = PooledPSNR(), PooledPSNR()
     preview_dir = Path(run_dir) / VALIDATION_DIR / f"step_{step:08d}" if run_dir is not None else None
     for first in range(0, n, RENDER_BATCH):
         clips = [dataset.eval_clip(i) for i in range(first, min(n, first + RENDER_BATCH))]

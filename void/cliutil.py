@@ -8,7 +8,11 @@ refines it:
 ``flag``        a different flag name (``"--out"``), or ``short`` for an extra ``"-o"``
 ``positional``  a positional argument (lists take ``*`` or, with ``required``, ``+``)
 ``choices``     allowed values (checked by argparse, listed in ``--help``)
-``parse``       a callable turning the command-line string into the field's value
+``parse``       a callable turning the command-line string into the field's value (its
+                ``ValueError`` message is what the user sees)
+``show``        a callable turning the default into the text ``--help`` prints
+``required``    the flag must be given on the command line (the field keeps a default
+                so the Python API can still check it and name it in its own error)
 ``cli``         ``False`` hides the field from the command line
 
 Lists given as flags are comma separated (``--families collision,support``); booleans get
@@ -44,6 +48,21 @@ def _comma_list(item_type):
         return [item_type(x.strip()) for x in text.split(",") if x.strip()]
 
     return parse
+
+
+def _user_parser(parse, flag: str):
+    """Let argparse print the parser's own message instead of "invalid <name> value"."""
+
+    def wrapped(text: str):
+        try:
+            return parse(text)
+        except (ValueError, TypeError) as exc:
+            message = str(exc) or f"invalid value {text!r}"
+            # argparse already starts the line with "argument --flag:"
+            raise argparse.ArgumentTypeError(message.removeprefix(f"{flag} ")) from None
+
+    wrapped.__name__ = getattr(parse, "__name__", "value")
+    return wrapped
 
 
 def add_arguments(parser: argparse.ArgumentParser, config_cls: type) -> None:
@@ -85,16 +104,19 @@ def add_arguments(parser: argparse.ArgumentParser, config_cls: type) -> None:
         if tp is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         elif is_list:
-            kwargs["type"] = meta.get("parse", _comma_list(item_type))
+            kwargs["type"] = _user_parser(meta["parse"], flags[-1]) if "parse" in meta else _comma_list(item_type)
             kwargs["metavar"] = meta.get("metavar", "A,B,...")
         else:
-            kwargs["type"] = meta.get("parse", _scalar_parser(tp))
+            kwargs["type"] = _user_parser(meta["parse"], flags[-1]) if "parse" in meta else _scalar_parser(tp)
             if "metavar" in meta:
                 kwargs["metavar"] = meta["metavar"]
-        if has_default:
+        if has_default and not meta.get("required"):
             kwargs["default"] = default
             if kwargs["help"] and tp is not bool and default not in (None, "", [], ()):
-                shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
+                if "show" in meta:
+                    shown = meta["show"](default)
+                else:
+                    shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
                 kwargs["help"] += f" (default: {shown})"
         else:
             kwargs["required"] = True

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from void.configutil import check_writable
+from void.constants import FLOW_METHODS
 from void.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
-FLOW_METHODS = ("dis", "farneback")  # = void.warped_noise.FLOW_METHODS
 FITS = ("pad", "stretch")
 
 
 @dataclass
 class InferConfig:
-    model: str = field(
-        metadata={"help": "model dir, training run dir (uses RUN/model or the newest checkpoint export), "
-                  "or VOID's released layout (CogVideoX-Fun base dir + void_pass1.safetensors)"},
-    )
     input: str = field(
         metadata={"help": "dataset dir, VOID inference root (ROOT/<seq>/input_video.mp4) or one sequence dir", "short": "-i"}
     )
     out: str = field(metadata={"help": "predictions dir: writes OUT/<method>/<sample>.mp4", "short": "-o"})
+    model: str = field(
+        default="",
+        metadata={"help": "model dir, training run dir (uses RUN/model or the newest checkpoint export), "
+                  "or VOID's released layout (CogVideoX-Fun base dir + void_pass1.safetensors); "
+                  "may be left out when --base/--pass1 name VOID's files"},
+    )
     pass2: bool = field(default=False, metadata={"help": "run VOID's warped-noise refinement pass after pass 1"})
     pass2_model: str | None = field(
         default=None, metadata={"help": "separate pass-2 model: a model/run dir or VOID's void_pass2.safetensors"}
@@ -48,14 +51,42 @@ class InferConfig:
     tuples: bool = field(default=True, metadata={"help": "also write <sample>_tuple.mp4 (input | mask | output)"})
     overwrite: bool = field(default=False, metadata={"help": "redo samples whose output exists (default: skip them, resuming)"})
     progress: bool = field(default=True, metadata={"help": "show progress bars"})
+    # VOID's released weights and its own inference recipe (docs/void-parity.md).
+    void_parity: bool = field(
+        default=False,
+        metadata={"help": "VOID's inference recipe end to end: stretch + area resize, area-averaged mask thresholds, "
+                  "mirror padding to >= 85 frames, 30/50 steps, pass-2 guidance 6 with CogVideoXDDIM, "
+                  "Go-with-the-Flow noise, VOID's windows and first-frame decoding (overrides those options)"},
+    )
+    base: str | None = field(default=None, metadata={"help": "VOID's CogVideoX-Fun base model dir (default: found beside --model)"})
+    pass1: str | None = field(default=None, metadata={"help": "VOID's pass-1 weights file (default: void_pass1.safetensors beside the base)"})
+    masks: str | None = field(
+        default=None,
+        metadata={"help": "take each sequence's quadmask from FOLDER/<sample_id>.mp4 (e.g. a mask-prediction "
+                  "method's folder) instead of its own"},
+    )
+    offload: str = field(
+        default="none",
+        metadata={"help": "CPU offload: none, model (one component on the GPU at a time), sequential (layer by layer)",
+                  "choices": ("none", "model", "sequential")},
+    )
+    fp8_weights: bool = field(
+        default=False, metadata={"help": "store transformer weights in float8 (e4m3), computing in --dtype (as VOID's default)"}
+    )
+    vae_tiling: bool = field(default=False, metadata={"help": "decode/encode with diffusers' spatially tiled VAE (less memory)"})
+    vae_slicing: bool = field(default=False, metadata={"help": "run the VAE on one clip of a batch at a time"})
+    noise_warp_scale: int | None = field(
+        default=None, metadata={"help": "--void-parity: Go-with-the-Flow warp scale inside each noise step (default 8, VOID's)"}
+    )
 
     def __post_init__(self):
-        if not self.model:
-            raise ConfigError("--model is required (a model dir, a training run dir or VOID's layout)")
+        if not self.model and not (self.base or self.pass1):
+            raise ConfigError("--model is required (a model dir, a training run dir or VOID's layout), or --base/--pass1")
         if not self.input:
             raise ConfigError("--input is required (a dataset dir or VOID's inference layout)")
         if not self.out:
             raise ConfigError("--out is required (the predictions dir)")
+        check_writable(self.out)
         for name in ("steps", "pass2_steps", "height", "width", "window_frames"):
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -77,7 +108,15 @@ class InferConfig:
             raise ConfigError(f"--method must be a plain name, got {self.method!r}")
         if self.pass2_model and not self.pass2:
             self.pass2 = True  # a pass-2 model only makes sense with pass 2
+        if self.offload not in ("none", "model", "sequential"):
+            raise ConfigError(f"--offload must be one of none, model, sequential, got {self.offload!r}")
+        if self.noise_warp_scale is not None and self.noise_warp_scale < 1:
+            raise ConfigError(f"--noise-warp-scale must be at least 1, got {self.noise_warp_scale}")
 
     @property
     def method_name(self) -> str:
-        return self.method or ("void-pass2" if self.pass2 else "void")
+        if self.method:
+            return self.method
+        if self.void_parity:  # VOID's released weights run by VOID's recipe: the method "void"
+            return "void" if self.pass2 else "void-pass1"
+        return "void-pass2" if self.pass2 else "void"

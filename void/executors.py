@@ -4,20 +4,28 @@ Both ``simulate`` and ``evaluate`` use this. A task is ``fn(task)`` with ``fn`` 
 function and ``task`` picklable; results come back as they finish. A failed task is retried
 up to ``retries`` times and then reported in its :class:`TaskResult`, never dropped. Ray is
 imported here only, and only for ``executor="ray"``.
+
+Pool workers exit with their parent, however it ends: a parent killed with ``kill -9`` runs
+no cleanup, and workers left behind would keep writing samples into its output folder. On
+Linux the kernel delivers SIGKILL to a worker whose parent dies (``PR_SET_PDEATHSIG``);
+everywhere, a watchdog thread in each worker exits once its parent process is gone.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
 from void import deps
-
-EXECUTORS = ("local", "ray")
+from void.constants import EXECUTORS  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -38,6 +46,33 @@ def _call(fn: Callable, task: Any) -> tuple[bool, Any]:
         return True, fn(task)
     except Exception:  # reported to the parent, which decides on retries
         return False, traceback.format_exc()
+
+
+WATCHDOG_PERIOD_S = 0.5
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool worker initializer: end this process when ``parent_pid`` ends."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl (unusual libc): the watchdog still runs
+            pass
+    # The parent may have died before prctl took effect; then the kernel sends nothing.
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCHDOG_PERIOD_S)
+            if os.getppid() != parent_pid:  # re-parented: the parent is gone
+                os._exit(1)
+
+    threading.Thread(target=watch, name="void-parent-watchdog", daemon=True).start()
 
 
 def _progress(total: int, desc: str, enabled: bool):
@@ -104,7 +139,8 @@ def _run_pool(fn, tasks, workers, retries) -> Iterator[TaskResult]:
     # spawn, not fork: workers create GL contexts, torch thread pools and Blender state, none
     # of which survive a fork of a parent that may already hold them.
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),))
+    with pool:
         attempts = {}
         pending = {}
         for i, task in enumerate(tasks):

@@ -1,6 +1,6 @@
 """On-disk formats: the dataset directory, VOID's inference layout, and the prediction layout.
 
-These are the contracts between stages (``../shared/DESIGN.md``). Readers never build paths
+These are the contracts between stages (``docs/formats.md``). Readers never build paths
 by hand: every name is a constant here, and a breaking change bumps ``FORMAT_VERSION``.
 
 Dataset directory (written by ``simulate``; read by ``train``, ``evaluate`` and VOID)::
@@ -399,11 +399,27 @@ def run_json_path(pred_root: str | os.PathLike, method: str) -> Path:
     return Path(pred_root) / method / RUN_JSON
 
 
+def is_method_dir(folder: str | os.PathLike) -> bool:
+    """A method folder holds predictions (``<sample_id>.mp4``) or its ``run.json``.
+
+    Recognised by content, not by being a folder: ``PRED/logs/`` or an empty folder left by
+    a crashed run is not a method.
+    """
+    folder = Path(folder)
+    if not folder.is_dir() or folder.name.startswith("."):
+        return False
+    return (folder / RUN_JSON).is_file() or any(
+        not p.stem.endswith(TUPLE_SUFFIX) and not p.name.startswith(".") and p.is_file() for p in folder.glob("*.mp4")
+    )
+
+
 def list_methods(pred_root: str | os.PathLike) -> list[str]:
     root = Path(pred_root)
+    if root.is_file():
+        raise FormatError(f"{root}: is a file, expected a predictions folder")
     if not root.is_dir():
         raise FormatError(f"{root}: predictions directory not found")
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(p.name for p in root.iterdir() if is_method_dir(p))
 
 
 def list_predictions(pred_root: str | os.PathLike, method: str) -> dict[str, Path]:

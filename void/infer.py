@@ -9,7 +9,9 @@ optionally pass 2) and writes the prediction layout::
     PRED/<method>/<sample>_tuple.mp4    input | mask | output
     PRED/<method>/run.json              method, config, model, wall time, s/frame, peak memory
 
-Samples whose output exists are skipped (a killed run resumes) unless ``--overwrite``.
+Samples whose output exists are skipped (a killed run resumes) unless ``--overwrite``. A sample
+that cannot be read is reported and skipped; the others still run and the command exits 1.
+``--void-parity`` runs VOID's own recipe (:mod:`void.model.void_parity`, docs/void-parity.md).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 
 from void import formats, quadmask, video
 from void.config import InferConfig
+from void.errors import VoidError
 from void.formats import FormatError
 
 
@@ -119,10 +122,24 @@ def _working_hw(config: InferConfig, pipe) -> tuple[int, int]:
     return math.ceil(h / m) * m, math.ceil(w / m) * m
 
 
-def load_inputs(inp: formats.InputSample) -> tuple[np.ndarray, np.ndarray, float]:
-    """Frames, quadmask (exact values required) and fps of one input, checked against each other."""
+def mask_from_folder(folder: str | Path, sample_id: str) -> Path:
+    """``FOLDER/<sample_id>.mp4``: a quadmask made by another tool (e.g. a mask-prediction method)."""
+    path = Path(folder) / f"{sample_id}.mp4"
+    if not path.is_file():
+        raise FormatError(f"{path}: no mask for sample {sample_id!r} in --masks {folder}")
+    return path
+
+
+def load_inputs(inp: formats.InputSample, masks: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """Frames, quadmask and fps of one input, checked against each other. The sample's own mask
+    must hold exactly the four values; one from ``masks`` (predicted, often lossy) is quantized
+    with VOID's thresholds."""
     frames, fps = video.read_video_fps(inp.video_path)
-    mask = video.read_mask(inp.mask_path, strict=True)
+    if masks:
+        inp = dataclasses.replace(inp, mask_path=mask_from_folder(masks, inp.sample_id))
+        mask = video.read_mask(inp.mask_path, strict=False)
+    else:
+        mask = video.read_mask(inp.mask_path, strict=True)
     if len(frames) != len(mask):
         raise FormatError(
             f"{inp.mask_path}: mask has {len(mask)} frames but the video {inp.video_path} has {len(frames)}"
@@ -151,38 +168,61 @@ def _peak_memory(device) -> dict[str, Any]:
     return {"peak_memory_mb": round(rss / 2**20, 1), "peak_memory_kind": "ru_maxrss (whole process)"}
 
 
+def _prepare(config: InferConfig, pipe, frames: np.ndarray, mask: np.ndarray):
+    """(fit, clip, clip_mask) at the working size: ours (fit, conservative mask) or VOID's."""
+    import torch
+
+    work_h, work_w = _working_hw(config, pipe)
+    if config.void_parity:
+        from void.model import void_parity as vp
+
+        fit = Fit.make(frames.shape[1], frames.shape[2], work_h, work_w, "stretch")
+        clip, clip_mask, _ = vp.pad_clip(vp.prepare_video(frames, work_h, work_w), vp.prepare_mask(mask, work_h, work_w))
+        return fit, clip, clip_mask
+    fit = Fit.make(frames.shape[1], frames.shape[2], work_h, work_w, config.fit)
+    return fit, video.to_tensor(fit.video(frames)).unsqueeze(0), torch.from_numpy(fit.mask(mask)).unsqueeze(0)
+
+
+def sampling_kwargs(config: InferConfig, pipe, steps: int) -> dict[str, Any]:
+    """The pipeline's sampling options: the config's, or VOID's recipe under ``--void-parity``."""
+    kw: dict[str, Any] = dict(
+        num_inference_steps=steps, pass2=config.pass2, pass2_steps=config.pass2_steps,
+        guidance_scale=config.guidance_scale, pass2_guidance_scale=config.pass2_guidance_scale,
+        window_frames=config.window_frames, window_overlap=config.window_overlap,
+        flow_method=config.flow, noise_upscale=config.noise_upscale,
+    )
+    if config.void_parity:
+        from void.model import void_compat
+        from void.model import void_parity as vp
+
+        p = vp.VOID_PROFILE
+        kw.update(
+            num_inference_steps=config.steps or p.steps, pass2_steps=config.pass2_steps or p.pass2_steps,
+            guidance_scale=p.guidance_scale, pass2_guidance_scale=p.pass2_guidance_scale,
+            pass2_negative_prompt=p.negative_prompt, window_frames=p.window_frames,
+            window_overlap=p.window_overlap_latents, window_layout="start", pass2_noise="gwf",
+            noise_upscale=config.noise_warp_scale or vp.NOISE_WARP_SCALE, first_frame_apart=True,
+            pass2_scheduler=void_compat.pass2_scheduler(pipe.info.get("base")),
+        )
+    return kw
+
+
 def run_sample(pipe, config: InferConfig, inp: formats.InputSample, device, steps: int) -> dict[str, Any]:
     """Infer one sample and write its prediction (+ tuple); returns its timing record."""
     import torch
 
-    frames, mask, fps = load_inputs(inp)
-    work_h, work_w = _working_hw(config, pipe)
-    fit = Fit.make(frames.shape[1], frames.shape[2], work_h, work_w, config.fit)
-    clip = video.to_tensor(fit.video(frames)).unsqueeze(0)
-    clip_mask = torch.from_numpy(fit.mask(mask)).unsqueeze(0)
+    frames, mask, fps = load_inputs(inp, config.masks)
+    fit, clip, clip_mask = _prepare(config, pipe, frames, mask)
+    work_h, work_w = fit.work_h, fit.work_w
     generator = torch.Generator(device=device).manual_seed(sample_seed(config.seed, inp.sample_id))
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     start = time.perf_counter()
-    result = pipe(
-        clip.to(device),
-        clip_mask,
-        inp.prompt,
-        num_inference_steps=steps,
-        pass2=config.pass2,
-        pass2_steps=config.pass2_steps,
-        guidance_scale=config.guidance_scale,
-        pass2_guidance_scale=config.pass2_guidance_scale,
-        generator=generator,
-        window_frames=config.window_frames,
-        window_overlap=config.window_overlap,
-        flow_method=config.flow,
-        noise_upscale=config.noise_upscale,
-    )
+    result = pipe(clip.to(device), clip_mask, inp.prompt, generator=generator, **sampling_kwargs(config, pipe, steps))
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - start
-    output = fit.restore(video.from_tensor(result.videos[0]))
+    output = fit.restore(video.from_tensor(result.videos[0][: len(frames)]))
     if config.composite:
         keep = (mask == quadmask.KEEP)[..., None]
         output = np.where(keep, frames, output)
@@ -196,6 +236,7 @@ def run_sample(pipe, config: InferConfig, inp: formats.InputSample, device, step
         "height": int(frames.shape[1]),
         "width": int(frames.shape[2]),
         "working_size": [int(clip.shape[1]), work_h, work_w],
+        "mask": str(inp.mask_path if not config.masks else mask_from_folder(config.masks, inp.sample_id)),
         "wall_time_s": round(wall, 4),
         "seconds_per_frame": round(wall / len(frames), 5),
         **{k: round(v, 4) for k, v in (result.timings or {}).items()},
@@ -211,9 +252,19 @@ def infer(config: InferConfig) -> int:
     from void.pipeline import VoidPipeline
 
     inputs = formats.iter_inputs(config.input, config.samples or None)
+    if config.masks and not Path(config.masks).is_dir():
+        raise FormatError(f"--masks {config.masks}: not a folder (expected FOLDER/<sample_id>.mp4)")
     device, dtype = _device_dtype(config)
     load_start = time.perf_counter()
-    pipe = VoidPipeline.from_pretrained(config.model, device=device, dtype=dtype, pass2_model=config.pass2_model)
+    offloaded = config.offload != "none" or config.fp8_weights
+    pipe = VoidPipeline.from_pretrained(
+        config.model or None, device="cpu" if offloaded else device, dtype=dtype, pass2_model=config.pass2_model,
+        base=config.base, pass1=config.pass1, load_pass2=config.pass2,
+    )
+    pipe.configure_memory(
+        device, offload=config.offload, weights="fp8" if config.fp8_weights else "auto", compute_dtype=dtype,
+        vae_tiling=config.vae_tiling, vae_slicing=config.vae_slicing,
+    )
     load_s = time.perf_counter() - load_start
     pipe.set_progress_bar_config(disable=not config.progress, leave=False)
     steps = config.steps or int(pipe.info.get("inference_steps") or 50)
@@ -224,25 +275,65 @@ def infer(config: InferConfig) -> int:
         torch.cuda.reset_peak_memory_stats(device)
 
     done = skipped = 0
+    failures: dict[str, str] = {}
     bar = tqdm(inputs, desc=f"infer {method}", unit="video", disable=not config.progress)
     for inp in bar:
         if formats.prediction_path(config.out, method, inp.sample_id).is_file() and not config.overwrite:
             skipped += 1
             continue
         bar.set_postfix_str(inp.sample_id)
-        records[inp.sample_id] = run_sample(pipe, config, inp, device, steps)
+        try:
+            records[inp.sample_id] = run_sample(pipe, config, inp, device, steps)
+        except VoidError as exc:  # unreadable or inconsistent input: report it, go on with the rest
+            if len(inputs) == 1:
+                raise  # one sample: its error is the command's
+            failures[inp.sample_id] = str(exc)
+            continue
         done += 1
-        _write_run_json(config, pipe, device, dtype, steps, records, load_s)
-    if done == 0:
-        _write_run_json(config, pipe, device, dtype, steps, records, load_s)
+        _write_run_json(config, pipe, device, dtype, steps, records, load_s, failures)
+    if done == 0 or failures:
+        _write_run_json(config, pipe, device, dtype, steps, records, load_s, failures)
     print(
-        f"void infer: {done} written, {skipped} skipped (already done) -> {Path(config.out) / method}",
+        f"void infer: {done} written, {skipped} skipped (already done), {len(failures)} failed -> {Path(config.out) / method}",
         file=sys.stderr,
     )
-    return 0
+    for sample_id, reason in failures.items():
+        print(f"  failed {sample_id}: {reason}", file=sys.stderr)
+    return 1 if failures else 0
 
 
-def _write_run_json(config, pipe, device, dtype, steps, records, load_s) -> None:
+def method_card(config: InferConfig, pipe, steps: int) -> dict[str, Any]:
+    """What a leaderboard shows about this method: which weights, which recipe, which settings."""
+    info = pipe.info
+    released = info.get("format") == "void-released"
+    kw = sampling_kwargs(config, pipe, steps)
+    card: dict[str, Any] = {
+        "name": "VOID" if released else config.method_name,
+        "description": (
+            "VOID (Netflix, arXiv 2604.02296): released weights run by void-bench"
+            + (" with VOID's own inference recipe (--void-parity)" if config.void_parity else " with void-bench's defaults")
+            if released else "a void-bench model trained with `void train`"
+        ),
+        "weights": {
+            "base": info.get("base"), "pass1": info.get("pass1_checkpoint"),
+            "pass2": info.get("pass2_checkpoint") if config.pass2 else None,
+        } if released else {"model": str(info.get("path", config.model))},
+        "recipe": "void-parity" if config.void_parity else "void-bench",
+        "passes": 2 if config.pass2 else 1,
+        "steps": [kw["num_inference_steps"]] + ([kw["pass2_steps"] or kw["num_inference_steps"]] if config.pass2 else []),
+        "guidance": [kw["guidance_scale"]] + ([kw["pass2_guidance_scale"] if kw["pass2_guidance_scale"] is not None
+                                               else kw["guidance_scale"]] if config.pass2 else []),
+        "pass2_noise": kw.get("pass2_noise", "flow") if config.pass2 else None,
+        "working_size": list(_working_hw(config, pipe)),
+        "memory": {"offload": config.offload, "fp8_weights": config.fp8_weights, "vae_tiling": config.vae_tiling},
+    }
+    if released:
+        card.update(paper="https://arxiv.org/abs/2604.02296", code="https://github.com/Netflix/void-model",
+                    license="see the VOID model card (weights) and Apache-2.0 (code)")
+    return card
+
+
+def _write_run_json(config, pipe, device, dtype, steps, records, load_s, failures=None) -> None:
     import torch
 
     frames = sum(r["frames"] for r in records.values())
@@ -253,7 +344,7 @@ def _write_run_json(config, pipe, device, dtype, steps, records, load_s) -> None
         "model": str(pipe.info.get("path", config.model)),
         "model_info": pipe.info,
         "passes": 2 if config.pass2 else 1,
-        "steps": steps,
+        "steps": sampling_kwargs(config, pipe, steps)["num_inference_steps"],
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "dtype": str(dtype).replace("torch.", ""),
@@ -261,6 +352,10 @@ def _write_run_json(config, pipe, device, dtype, steps, records, load_s) -> None
         "model_load_s": round(load_s, 3),
         "wall_time_s": round(wall, 3),  # the prediction-layout keys evaluate reads
         "frames": frames,
+        "num_frames": frames,
+        "num_samples": len(records),
+        "card": method_card(config, pipe, steps),
+        "failures": dict(failures or {}),
         "seconds_per_frame": round(wall / frames, 5) if frames else None,
         **_peak_memory(device),
         "samples": records,

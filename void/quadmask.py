@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from void.constants import MASK_ENCODINGS  # noqa: F401 (re-exported)
 from void.errors import VoidError
 
 REMOVE = 0
@@ -36,7 +37,6 @@ REGIONS = {
     "keep": (KEEP,),
 }
 
-MASK_ENCODINGS = ("quad", "binary-object", "binary-union")
 
 # False colours for previews and the study app (RGB).
 PALETTE = {

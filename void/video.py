@@ -10,7 +10,7 @@ Three encodings are written, all through the ffmpeg binary that ``imageio-ffmpeg
 * ``h264``: libx264 yuv420p crf 18 ``.mp4`` - what people and browsers watch, and what
   VOID's loader reads (``rgb_full.mp4``, predictions);
 * ``lossless``: libx264rgb ``-qp 0`` ``.mkv`` - exact RGB ground truth for scoring;
-* masks: libx264 gray ``-qp 0`` ``.mp4`` - exact for all 256 levels (see ``../shared/ENV.md``:
+* masks: libx264 gray ``-qp 0`` ``.mp4`` - exact for all 256 levels (see ``docs/dependencies.md``:
   imageio-ffmpeg adds its own ``-crf`` unless ``quality=None``).
 """
 
@@ -145,7 +145,7 @@ def _write(path: Path, frames: np.ndarray, fps: float, pix_in: str, codec: str, 
             pix_fmt_out=pix_out,
             fps=fps,
             codec=codec,
-            quality=None,  # otherwise imageio-ffmpeg adds its own -crf (ENV.md)
+            quality=None,  # otherwise imageio-ffmpeg adds its own -crf (docs/dependencies.md)
             macro_block_size=1,
             # bitexact: no random container ids or dates, so equal frames give equal files
             output_params=[*codec_args, "-fflags", "+bitexact"],

@@ -16,15 +16,20 @@ VOID's pass 2 starts sampling from noise warped along the motion of the pass-1 r
 
 No library does (3) with an exact Gaussian guarantee (VOID calls an external repository that
 needs a GPU toolchain), hence this implementation.
+
+``void infer --void-parity`` uses :func:`void_warped_noise` instead: Go-with-the-Flow's
+published noise warping (Burgert et al., 2025) - nearest-pixel backward lookup that may
+duplicate values, then "regaussianization" of each group of duplicates - in VOID's geometry
+(the pass-1 video resampled to 72 frames at 480x720, noise handed over on a 1/8 grid, picked
+and resized to the latent grid). Written here from the paper's description.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from void.constants import FLOW_METHODS  # noqa: F401 (re-exported)
 from void.deps import require
-
-FLOW_METHODS = ("dis", "farneback")
 
 
 def optical_flow(frames: np.ndarray, method: str = "dis") -> np.ndarray:
@@ -118,3 +123,94 @@ def warped_noise(
         per_frame.append(pool(noise, upscale))
     idx = latent_frame_index(len(frames), latent_frames, temporal)
     return np.stack([per_frame[i] for i in idx]).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- Go-with-the-Flow
+
+
+def regaussianize(values: np.ndarray, groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Make ``values`` ``(C, N)`` i.i.d. N(0, 1) again where ``groups`` ``(N,)`` marks copies of one
+    value: a group of n copies of x becomes ``x / sqrt(n) + (z - mean_group(z))`` with fresh
+    z ~ N(0, 1). Each entry has variance 1/n + (1 - 1/n) = 1, and the group's sum is
+    ``sqrt(n) x`` (so area-downsampling still sees x's contribution)."""
+    c, n = values.shape
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    z = rng.standard_normal((c, n), dtype=np.float32)
+    sums = np.zeros((c, len(counts)), np.float64)
+    for ch in range(c):
+        sums[ch] = np.bincount(inverse, weights=z[ch], minlength=len(counts))
+    mean = (sums / counts)[:, inverse].astype(np.float32)
+    return values / np.sqrt(counts[inverse]).astype(np.float32) + (z - mean)
+
+
+def gwf_step(state: np.ndarray, flow: np.ndarray, rng: np.random.Generator, scale: int = 1) -> np.ndarray:
+    """One frame of Go-with-the-Flow warping: ``state`` ``(C, h, w)`` N(0, 1) noise, ``flow``
+    ``(h*scale, w*scale, 2)`` backward flow in pixels of that finer grid. The state is
+    upsampled ``scale`` x (nearest: s^2 copies), each fine pixel takes the value at the nearest
+    pixel its flow points back to (clamped to the frame), copies of one state pixel are
+    regaussianized together, and blocks are area-averaged back times ``scale``."""
+    c, h, w = state.shape
+    hs, ws = h * scale, w * scale
+    ys, xs = np.mgrid[0:hs, 0:ws]
+    sx = np.clip(np.rint(xs + flow[..., 0]).astype(np.int64), 0, ws - 1)
+    sy = np.clip(np.rint(ys + flow[..., 1]).astype(np.int64), 0, hs - 1)
+    src = ((sy // scale) * w + (sx // scale)).ravel()  # the state pixel each fine pixel copies
+    fine = regaussianize(state.reshape(c, h * w)[:, src], src, rng).reshape(c, hs, ws)
+    if scale == 1:
+        return fine
+    return fine.reshape(c, h, scale, w, scale).mean(axis=(2, 4)) * scale
+
+
+def _resample_frames(frames: np.ndarray, count: int) -> np.ndarray:
+    # Evenly spaced picks stretch or squash a clip to ``count`` frames.
+    idx = np.floor(np.arange(count) * len(frames) / count).astype(np.int64)
+    return frames[np.minimum(idx, len(frames) - 1)]
+
+
+def _cover_crop(frames: np.ndarray, height: int, width: int) -> np.ndarray:
+    # Resize so the frame covers height x width, then cut the centre.
+    cv2 = require("cv2")
+    h, w = frames.shape[1:3]
+    scale = max(height / h, width / w)
+    nh, nw = max(height, round(h * scale)), max(width, round(w * scale))
+    top, left = (nh - height) // 2, (nw - width) // 2
+    return np.stack([cv2.resize(f, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+                     [top : top + height, left : left + width] for f in frames])
+
+
+def void_warped_noise(
+    frames: np.ndarray,
+    latent_shape: tuple[int, int, int, int],
+    *,
+    seed: int = 0,
+    warp_scale: int = 8,
+    flow_method: str = "dis",
+) -> np.ndarray:
+    """Pass-2 noise ``latent_shape`` = ``(T', C, h, w)`` the way VOID makes it from the pass-1
+    result ``frames`` ``(T, H, W, 3)`` uint8 (see :mod:`void.model.void_parity` for the numbers):
+    resample to 72 frames, cover-and-crop to 480x720, flow at half that size, warp noise at
+    flow resolution (``warp_scale`` x finer inside each step), hand it over on the 1/8 grid,
+    pick the latent frames with linspace and resize bilinearly to ``(h, w)``. The last resize
+    lowers the noise's variance a little, as VOID's does."""
+    from void.model import void_parity as vp
+
+    cv2 = require("cv2")
+    latent_frames, channels, h, w = latent_shape
+    rng = np.random.default_rng(seed)
+    clip = _cover_crop(_resample_frames(frames, vp.NOISE_FRAMES), *vp.NOISE_FRAME_HW)
+    fh, fw = (round(v * vp.NOISE_FLOW_SCALE) for v in vp.NOISE_FRAME_HW)
+    small = np.stack([cv2.resize(f, (fw, fh), interpolation=cv2.INTER_AREA) for f in clip])
+    flows = optical_flow(small, flow_method)
+    down = round(vp.NOISE_LATENT_DIVISOR * vp.NOISE_FLOW_SCALE)  # flow grid -> 1/8 grid
+    state = rng.standard_normal((channels, fh, fw), dtype=np.float32)
+    grid = [pool(state, down)]
+    for flow in flows:
+        fine = resize_flow(flow, fh * warp_scale, fw * warp_scale) if warp_scale > 1 else flow
+        state = gwf_step(state, fine, rng, warp_scale)
+        grid.append(pool(state, down))
+    picks = np.linspace(0, len(grid) - 1, latent_frames).astype(int)
+    out = np.empty((latent_frames, channels, h, w), np.float32)
+    for j, i in enumerate(picks):
+        for ch in range(channels):
+            out[j, ch] = cv2.resize(grid[i][ch], (w, h), interpolation=cv2.INTER_LINEAR)
+    return out

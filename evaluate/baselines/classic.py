@@ -99,3 +99,23 @@ def oracle_hidden(sample: formats.SampleRef, num_frames: int, shape: tuple[int, 
             f"{sample.video_path('hidden')}: shape {hidden.shape} does not match the input video {shape}"
         )
     return hidden
+
+
+# --------------------------------------------------------------------------- registered runners
+# ``void baseline NAME`` calls these through ``registry.BASELINES`` with a ``run.Job``.
+
+
+def run_identity(job) -> np.ndarray:
+    return identity(job.frames, job.fill)
+
+
+def run_opencv_inpaint(job) -> np.ndarray:
+    return opencv_inpaint(job.frames, job.fill, job.config.inpaint_radius)
+
+
+def run_clean_plate(job) -> np.ndarray:
+    return clean_plate(job.frames, job.fill, job.config.neighbors, job.config.inpaint_radius)
+
+
+def run_oracle_hidden(job) -> np.ndarray:
+    return oracle_hidden(job.inp.sample, job.frames.shape[0], job.frames.shape)

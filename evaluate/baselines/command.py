@@ -182,3 +182,18 @@ def run_command(
     if not keep_work:
         shutil.rmtree(work, ignore_errors=True)
     return CommandRun(out, wall, peak_mb)
+
+
+def run_job(job) -> tuple[np.ndarray, dict]:
+    """``void baseline command``: the registered runner (``registry.BASELINES``)."""
+    run = run_command(
+        job.config.cmd,
+        sample_id=job.inp.sample_id,
+        frames=job.frames,
+        fill=job.fill,
+        fps=job.fps,
+        work=job.work,
+        timeout_s=job.config.timeout_s,
+        keep_work=job.config.keep_work,
+    )
+    return run.frames, {"command_wall_time_s": run.wall_time_s, "peak_memory_mb": run.peak_memory_mb}

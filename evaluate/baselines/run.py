@@ -15,21 +15,33 @@ from __future__ import annotations
 
 import resource
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from evaluate.baselines import classic
-from evaluate.baselines.command import run_command
+from evaluate.baselines import classic, registry
 from evaluate.config import BaselineConfig
 from void import __version__, formats, quadmask, video
 from void.errors import ConfigError
 
 DEFAULT_FPS = 12.0
 WORK_DIR = ".work"  # hidden: not a prediction, not a method folder
+
+
+@dataclass
+class Job:
+    """What a registered baseline's ``run(job)`` gets for one input sample."""
+
+    config: BaselineConfig
+    inp: formats.InputSample
+    frames: np.ndarray  # (T, H, W, 3) uint8
+    mask: np.ndarray  # (T, H, W) quadmask
+    fill: np.ndarray  # (T, H, W) bool: the pixels to fill (--mask, --dilate-px)
+    fps: float
+    work: Path  # a private folder for files the method needs (hidden from scoring)
 
 
 def _process_peak_mb() -> float:
@@ -60,30 +72,11 @@ def process_sample(config: BaselineConfig, inp: formats.InputSample, pred_root: 
     t0 = time.perf_counter()
     frames, mask, fps = _load_input(inp, config.max_frames)
     fill = classic.fill_mask(mask, config.mask, config.dilate_px)
-    record: dict[str, Any] = {}
-    if config.name == "identity":
-        output = classic.identity(frames, fill)
-    elif config.name == "opencv-inpaint":
-        output = classic.opencv_inpaint(frames, fill, config.inpaint_radius)
-    elif config.name == "clean-plate":
-        output = classic.clean_plate(frames, fill, config.neighbors, config.inpaint_radius)
-    elif config.name == "oracle-hidden":
-        output = classic.oracle_hidden(inp.sample, frames.shape[0], frames.shape)
-    elif config.name == "command":
-        run = run_command(
-            config.cmd,
-            sample_id=inp.sample_id,
-            frames=frames,
-            fill=fill,
-            fps=fps,
-            work=pred_root / config.method / WORK_DIR / inp.sample_id,
-            timeout_s=config.timeout_s,
-            keep_work=config.keep_work,
-        )
-        output = run.frames
-        record.update(command_wall_time_s=run.wall_time_s, peak_memory_mb=run.peak_memory_mb)
-    else:  # pragma: no cover - BaselineConfig validates the name
+    if config.name not in registry.BASELINES:  # pragma: no cover - BaselineConfig validates the name
         raise ConfigError(f"unknown baseline {config.name!r}")
+    job = Job(config, inp, frames, mask, fill, fps, pred_root / config.method / WORK_DIR / inp.sample_id)
+    result = registry.load(config.name)(job)
+    output, record = result if isinstance(result, tuple) else (result, {})
     video.write_video(formats.prediction_path(pred_root, config.method, inp.sample_id), output, fps)
     wall = time.perf_counter() - t0
     if config.write_tuple:

@@ -6,7 +6,7 @@ torchmetrics shape - ``update`` with a chunk of frames, ``compute`` at the end, 
 so a long video is scored in pieces without holding float copies of all of it; the math
 lives once in the module-level functions that the classes call.
 
-Regions (``void.quadmask.REGIONS``):
+Regions (their one home is ``void.regions``, shared with training's validation):
 
 * ``all``      every pixel;
 * ``removed``  quadmask 0 and 63 - where the object was;
@@ -19,42 +19,12 @@ pixels in one frame weighs little); an empty region gives NaN.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from void import quadmask
-
-REGION_NAMES = ("all", "removed", "affected", "keep")
-_PARTS = REGION_NAMES[1:]  # the quadmask regions partition the frame; "all" is their union
-
-# quadmask value -> index into _PARTS; other values are rejected before they get here.
-_LUT = np.full(256, 255, dtype=np.uint8)
-for _i, _name in enumerate(_PARTS):
-    for _v in quadmask.REGIONS[_name]:
-        _LUT[_v] = _i
-
-
-def region_labels(mask: np.ndarray) -> np.ndarray:
-    """Per-pixel region index (0 removed, 1 affected, 2 keep) of a quadmask."""
-    labels = _LUT[np.asarray(mask, dtype=np.uint8)]
-    if labels.size and labels.max() == 255:
-        quadmask.validate(mask, source="quadmask given to a metric")
-    return labels
-
-
-def region_sums(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Sums of ``values`` per region, ordered as :data:`REGION_NAMES` (``all`` first).
-
-    ``values`` and ``labels`` have the same shape; float64 accumulation keeps long videos
-    exact enough that chunked and whole-video results agree.
-    """
-    parts = np.bincount(labels.ravel(), weights=np.asarray(values, dtype=np.float64).ravel(), minlength=len(_PARTS))
-    return np.concatenate([[parts.sum()], parts[: len(_PARTS)]])
-
-
-def region_counts(labels: np.ndarray) -> np.ndarray:
-    """Pixel counts per region, ordered as :data:`REGION_NAMES`."""
-    parts = np.bincount(labels.ravel(), minlength=len(_PARTS)).astype(np.float64)
-    return np.concatenate([[parts.sum()], parts[: len(_PARTS)]])
+from void.regions import REGION_NAMES, ratio, region_counts, region_labels, region_sums  # noqa: F401 (re-exported)
 
 
 def region_mask(mask: np.ndarray, name: str) -> np.ndarray:
@@ -72,31 +42,68 @@ def check_frames(pred: np.ndarray, target: np.ndarray, mask: np.ndarray | None =
         raise ValueError(f"mask shape {mask.shape} does not match video {pred.shape[:3]}")
 
 
+@dataclass(frozen=True)
+class MetricSpec:
+    """One ``metric`` of the results: what the leaderboard and ``summary.json`` know of it."""
+
+    name: str
+    higher_is_better: bool
+    description: str
+    regions: tuple[str, ...] = ("all",)
+    label: str = ""  # column title on the leaderboard (default: the name)
+    group: str = "Fidelity"  # column group on the leaderboard
+    percent: bool = False  # a rate in [0, 1], shown as a percentage
+
+    def as_json(self) -> dict:
+        return {"higher_is_better": self.higher_is_better, "description": self.description, "regions": list(self.regions)}
+
+
+@dataclass
+class Frames:
+    """A chunk of consecutive frames of one output and its references, as metrics take it."""
+
+    pred: np.ndarray
+    removed: np.ndarray
+    hidden: np.ndarray | None  # None: the dataset has no rgb_hidden
+    mask: np.ndarray
+    labels: np.ndarray  # region_labels(mask), computed once for every region-wise metric
+
+
 class Metric:
     """Stateful metric: ``update`` with chunks of consecutive frames, then ``compute``.
 
     ``compute`` returns ``{output name: value}``; for region-wise metrics the names are the
-    regions. Subclasses set ``name``, ``higher_is_better`` and ``outputs``.
+    regions. Subclasses set ``name``, ``higher_is_better`` and ``outputs``, and ``specs``: the
+    rows of ``results.parquet`` the metric produces. In the suite a metric is fed through
+    :meth:`score` and read through :meth:`rows`; the defaults suit a region-wise metric
+    against ``rgb_removed`` (``update(pred, removed, mask, labels)``), others override them.
+    A new metric is a module with such a class plus one line in ``registry.REGISTRY``.
     """
 
     name: str = ""
     higher_is_better: bool = True
     outputs: tuple[str, ...] = ("all",)
+    specs: tuple[MetricSpec, ...] = ()
+    optional: bool = False  # only computed when the caller asks for it (e.g. LPIPS)
 
     def __init__(self) -> None:
         self.reset()
+
+    @classmethod
+    def create(cls, **options) -> "Metric":
+        """The suite's constructor; ``options`` are the suite's keyword options (ignored here)."""
+        return cls()
+
+    def score(self, frames: Frames) -> None:
+        self.update(frames.pred, frames.removed, frames.mask, frames.labels)
+
+    def rows(self) -> list[tuple[str, str, float]]:
+        """``(metric, region, value)`` for each of :attr:`specs` and its regions."""
+        values = self.compute()
+        return [(spec.name, r, values[r]) for spec in self.specs for r in spec.regions]
 
     def reset(self) -> None:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
     def compute(self) -> dict[str, float]:  # pragma: no cover
         raise NotImplementedError
-
-
-def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """``num / den`` with NaN where ``den`` is 0 (an empty region)."""
-    num = np.asarray(num, dtype=np.float64)
-    den = np.asarray(den, dtype=np.float64)
-    out = np.full(num.shape, np.nan)
-    np.divide(num, den, out=out, where=den > 0)
-    return out

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluate.metrics.core import Metric, check_frames
+from evaluate.metrics.core import Frames, Metric, MetricSpec, check_frames
 
 CF_VALUES = (63, 127)
 
@@ -57,15 +57,45 @@ def counterfactual_score(pred: np.ndarray, removed: np.ndarray, hidden: np.ndarr
 
 
 class CounterfactualScore(Metric):
-    name = "cf_margin"
+    name = "counterfactual"
     higher_is_better = True
     outputs = ("margin", "win", "d_removed", "d_hidden")
+    specs = (
+        MetricSpec(
+            "cf_margin",
+            True,
+            "counterfactual margin (d_hidden - d_removed) / (d_hidden + d_removed), d = RMSE to rgb_hidden / "
+            "rgb_removed over quadmask 63 and 127: +1 true counterfactual, -1 pixel-only removal",
+            label="CF margin",
+            group="Counterfactual physics",
+        ),
+        MetricSpec(
+            "cf_win",
+            True,
+            "1 when the output is closer to rgb_removed than to rgb_hidden in the affected region (cf_margin > 0), "
+            "else 0; NaN without an affected region",
+            label="CF win rate",
+            group="Counterfactual physics",
+            percent=True,
+        ),
+    )
 
     def reset(self) -> None:
         self.sse_removed = 0.0
         self.sse_hidden = 0.0
         self.count = 0
         self.references_differ = False
+        self.has_hidden = True
+
+    def score(self, frames: Frames) -> None:
+        if frames.hidden is None:  # no rgb_hidden in the dataset: the rows are NaN
+            self.has_hidden = False
+        else:
+            self.update(frames.pred, frames.removed, frames.hidden, frames.mask)
+
+    def rows(self) -> list[tuple[str, str, float]]:
+        values = self.compute() if self.has_hidden else {"margin": float("nan"), "win": float("nan")}
+        return [("cf_margin", "all", values["margin"]), ("cf_win", "all", values["win"])]
 
     def update(self, pred: np.ndarray, removed: np.ndarray, hidden: np.ndarray, mask: np.ndarray) -> None:
         check_frames(pred, removed, mask)

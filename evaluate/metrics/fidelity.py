@@ -5,7 +5,8 @@ Definitions (8-bit RGB, data range 255):
 * **PSNR** of a region is ``10 log10(255^2 / MSE)`` with the MSE pooled over the region's
   pixels and channels across *all* frames - one number per video, not a mean of per-frame
   PSNRs (a frame where the region is three pixels wide must not swing the score). An exact
-  match would be infinite; it is capped at :data:`PSNR_CAP_DB` so means stay finite.
+  match would be infinite; it is capped at :data:`PSNR_CAP_DB` so means stay finite. This
+  math has one home, ``void.regions``, which training's validation uses too.
 * **SSIM** is the Gaussian SSIM of Wang et al. (window sigma 1.5, 11 taps, K1 0.01, K2 0.03,
   population statistics), computed per channel into an SSIM map whose border is filled by
   reflecting the image (torch/OpenCV "reflect-101" padding, as torchmetrics does), averaged
@@ -22,30 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluate.metrics.core import REGION_NAMES, Metric, check_frames, ratio, region_counts, region_labels, region_sums
-
-DATA_RANGE = 255.0
-PSNR_CAP_DB = 100.0
+from evaluate.metrics.core import REGION_NAMES, Metric, MetricSpec, check_frames, ratio, region_counts, region_labels, region_sums
+from void.regions import DATA_RANGE, PSNR_CAP_DB, PooledPSNR, psnr_from_mse, region_psnr, squared_error  # noqa: F401
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 5  # int(3.5 * sigma + 0.5): the truncation torchmetrics and scikit-image use
 SSIM_K1, SSIM_K2 = 0.01, 0.03
 
 
 # --------------------------------------------------------------------------- functional
-
-
-def psnr_from_mse(mse: np.ndarray | float) -> np.ndarray:
-    """PSNR in dB from a mean squared error on the 0..255 scale; NaN stays NaN."""
-    mse = np.asarray(mse, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        db = 10.0 * np.log10(DATA_RANGE**2 / mse)
-    return np.where(np.isnan(mse), np.nan, np.minimum(db, PSNR_CAP_DB))
-
-
-def squared_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per-pixel squared error summed over the channels, ``(T, H, W)`` float64."""
-    diff = pred.astype(np.int32) - target.astype(np.int32)
-    return np.einsum("...c,...c->...", diff, diff).astype(np.float64)
 
 
 def psnr(pred: np.ndarray, target: np.ndarray, region: np.ndarray | None = None) -> float:
@@ -86,13 +71,6 @@ def ssim_map(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     return out
 
 
-def region_psnr(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """PSNR over ``all`` and each quadmask region (NaN for an empty region)."""
-    m = RegionPSNR()
-    m.update(pred, target, mask)
-    return m.compute()
-
-
 def region_ssim(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """SSIM over ``all`` and each quadmask region (NaN for an empty region)."""
     m = RegionSSIM()
@@ -107,26 +85,41 @@ class RegionPSNR(Metric):
     name = "psnr"
     higher_is_better = True
     outputs = REGION_NAMES
+    specs = (
+        MetricSpec(
+            "psnr",
+            True,
+            "PSNR (dB) against rgb_removed, MSE pooled over the region's pixels in all frames; "
+            f"capped at {PSNR_CAP_DB:g} dB for an exact match",
+            REGION_NAMES,
+            label="PSNR",
+        ),
+    )
 
     def reset(self) -> None:
-        self.sse = np.zeros(len(REGION_NAMES))
-        self.count = np.zeros(len(REGION_NAMES))
+        self.pooled = PooledPSNR()  # the math lives in void.regions, shared with training
 
     def update(self, pred: np.ndarray, target: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None) -> None:
         check_frames(pred, target, mask)
-        labels = region_labels(mask) if labels is None else labels
-        self.sse += region_sums(squared_error(pred, target), labels)
-        self.count += region_counts(labels) * pred.shape[-1]
+        self.pooled.update(pred, target, mask, labels)
 
     def compute(self) -> dict[str, float]:
-        values = psnr_from_mse(ratio(self.sse, self.count))
-        return {r: float(v) for r, v in zip(REGION_NAMES, values)}
+        return self.pooled.compute()
 
 
 class RegionSSIM(Metric):
     name = "ssim"
     higher_is_better = True
     outputs = REGION_NAMES
+    specs = (
+        MetricSpec(
+            "ssim",
+            True,
+            "Gaussian SSIM (sigma 1.5) against rgb_removed: mean of the SSIM map over the region's pixels in all frames",
+            REGION_NAMES,
+            label="SSIM",
+        ),
+    )
 
     def reset(self) -> None:
         self.total = np.zeros(len(REGION_NAMES))

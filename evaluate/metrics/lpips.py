@@ -4,7 +4,7 @@ honestly.
 LPIPS needs three things: the ``lpips`` package, a torchvision that imports (the package
 builds its backbone from ``torchvision.models``), and the backbone's pretrained ImageNet
 weights in torch's hub cache, which torchvision would otherwise download on first use.
-None of them is a given (../shared/ENV.md: torchvision does not load beside the CPU torch
+None of them is a given (``docs/dependencies.md``: torchvision does not load beside the CPU torch
 wheel, and the weights cannot be downloaded on offline machines), so :func:`status` says
 whether LPIPS is available and, if not, why and where to put the weights. A score is never
 made from randomly initialised weights. This is the only module that imports ``lpips``.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluate.metrics.core import REGION_NAMES, Metric, check_frames, ratio, region_counts, region_labels, region_sums
+from evaluate.metrics.core import REGION_NAMES, Metric, MetricSpec, check_frames, ratio, region_counts, region_labels, region_sums
 from void import deps
 
 # Backbone checkpoints torchvision fetches for each LPIPS network (file names as published).
@@ -86,6 +86,20 @@ class LPIPSMetric(Metric):
     name = "lpips"
     higher_is_better = False
     outputs = REGION_NAMES
+    optional = True
+    specs = (
+        MetricSpec(
+            "lpips",
+            False,
+            "LPIPS distance to rgb_removed (spatial map averaged over the region); only with real pretrained weights",
+            REGION_NAMES,
+            label="LPIPS",
+        ),
+    )
+
+    @classmethod
+    def create(cls, *, lpips_net: str = DEFAULT_NET, **options) -> "LPIPSMetric":
+        return cls(lpips_net)
 
     def __init__(self, net: str = DEFAULT_NET, batch_frames: int = 8):
         ok, reason = status(net)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evaluate.metrics.core import Metric
+from evaluate.metrics.core import Frames, Metric, MetricSpec
 
 FB_ALPHA = 0.01
 FB_BETA = 0.5
@@ -109,6 +109,19 @@ class WarpError(Metric):
     name = "warp_error"
     higher_is_better = False
     outputs = ("all",)
+    specs = (
+        MetricSpec(
+            "warp_error",
+            False,
+            "RMSE (8-bit levels) between each output frame and the previous output frame warped by DIS optical "
+            "flow, over pixels passing a forward-backward occlusion check",
+            label="Warp error",
+            group="Temporal",
+        ),
+    )
+
+    def score(self, frames: Frames) -> None:
+        self.update(frames.pred)  # the output alone: no reference
 
     def reset(self) -> None:
         self.sse = 0.0

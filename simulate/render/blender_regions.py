@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from simulate import meshes
+from simulate.rotation import quat_rotate
 from simulate.scene import LightSpec, ObjectSpec, SceneSpec, camera_at, project
 
 Rect = tuple[int, int, int, int]
@@ -175,21 +176,6 @@ def _sphere_directions() -> np.ndarray:
     # Facet planes are n.x + offset <= 0 inside, with |n| = 1: -offset is the distance.
     inner = float(np.min(-ConvexHull(dirs).equations[:, 3]))
     return dirs / inner
-
-
-def quat_rotate(q: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """Rotate points ``(K, 3)`` by quaternion ``(x, y, z, w)``."""
-    x, y, z, w = (float(v) for v in q)
-    n = math.sqrt(x * x + y * y + z * z + w * w) or 1.0
-    x, y, z, w = x / n, y / n, z / n, w / n
-    rot = np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
-    return pts @ rot.T
 
 
 def world_bound_points(obj: ObjectSpec, pose: np.ndarray, pad_m: float = 0.0) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 
 from simulate import meshes
 from simulate.render.base import Renderer, RenderPasses, Views
+from simulate.rotation import quat_matrix
 from simulate.scene import SceneSpec, camera_at, look_at_matrix, perspective_matrix
 
 _CTX = None  # one EGL context per process, reused by every renderer instance
@@ -154,17 +155,8 @@ def _context():
 def model_matrices(poses: np.ndarray) -> np.ndarray:
     """``(..., 7)`` poses -> ``(..., 4, 4)`` float32 model matrices (NaN rows stay NaN)."""
     pos, q = poses[..., :3], poses[..., 3:]
-    x, y, z, w = (q[..., i] for i in range(4))
     m = np.zeros(poses.shape[:-1] + (4, 4))
-    m[..., 0, 0] = 1 - 2 * (y * y + z * z)
-    m[..., 0, 1] = 2 * (x * y - z * w)
-    m[..., 0, 2] = 2 * (x * z + y * w)
-    m[..., 1, 0] = 2 * (x * y + z * w)
-    m[..., 1, 1] = 1 - 2 * (x * x + z * z)
-    m[..., 1, 2] = 2 * (y * z - x * w)
-    m[..., 2, 0] = 2 * (x * z - y * w)
-    m[..., 2, 1] = 2 * (y * z + x * w)
-    m[..., 2, 2] = 1 - 2 * (x * x + y * y)
+    m[..., :3, :3] = quat_matrix(q)
     m[..., :3, 3] = pos
     m[..., 3, 3] = 1.0
     return m.astype(np.float32)

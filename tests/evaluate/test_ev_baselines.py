@@ -136,3 +136,11 @@ def test_config_errors_name_the_flag():
         BaselineConfig(name="nope", input="x", out="y")
     with pytest.raises(ConfigError, match="--dilate-px"):
         BaselineConfig(name="identity", input="x", out="y", dilate_px=-1)
+
+
+def test_every_registered_baseline_loads_and_is_a_cli_choice():
+    from evaluate.baselines import registry
+    from evaluate.config import BASELINES
+
+    assert BASELINES == tuple(registry.BASELINES)
+    assert all(callable(registry.load(name)) for name in registry.BASELINES)

@@ -197,8 +197,8 @@ def test_configuration_errors(toy_dataset, toy_preds, tmp_path):
     with pytest.raises(ConfigError, match="--out .* inside --pred"):
         EvaluateConfig(data=str(toy_dataset), pred=str(toy_preds), out=str(toy_preds / "results"))
     with pytest.raises(ConfigError, match="--ray-address needs --executor ray"):
-        EvaluateConfig(data="d", pred="p", out="o", ray_address="auto")
-    with pytest.raises(EvaluationError, match="--methods: no folder nope"):
+        EvaluateConfig(data=str(toy_dataset), pred=str(toy_preds), out=str(tmp_path / "o"), ray_address="auto")
+    with pytest.raises(EvaluationError, match="--methods: no method folder nope"):
         _score(toy_dataset, toy_preds, tmp_path / "r", methods=["nope"])
     with pytest.raises(EvaluationError, match="--samples: not in"):
         _score(toy_dataset, toy_preds, tmp_path / "r", samples=["toy_9999"])
@@ -211,3 +211,16 @@ def test_ray_executor_gives_the_same_results(scored, toy_dataset, toy_preds, tmp
     a = pd.read_parquet(scored / "results.parquet")
     b = pd.read_parquet(tmp_path / "ray" / "results.parquet")
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_folders_without_predictions_are_not_methods(toy_dataset, tmp_path):
+    """An empty ``PRED/logs/`` (or a folder of notes) is not taken for a method."""
+    pred = tmp_path / "pred"
+    ref = formats.Dataset(toy_dataset).sample(formats.Dataset(toy_dataset).sample_ids()[0])
+    video.write_video(formats.prediction_path(pred, "perfect", ref.sample_id), ref.load_video("removed"), 12.0)
+    (pred / "logs").mkdir()
+    (pred / "notes").mkdir()
+    (pred / "notes" / "readme.txt").write_text("not a prediction")
+    assert _score(toy_dataset, pred, tmp_path / "r", allow_missing=True) == 0
+    methods = set(pd.read_parquet(tmp_path / "r" / "results.parquet").method)
+    assert methods == {"perfect"}

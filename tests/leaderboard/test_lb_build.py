@@ -186,3 +186,37 @@ def test_default_sort_falls_back_without_a_counterfactual_and_unavailable_sort_i
     res = inputs.load_results(results_dir)
     with pytest.raises(ConfigError, match=f"--sort lpips: lpips is unavailable in these results: {re.escape(LPIPS_REASON)}"):
         tables.board(tables.score(res, resamples=300, confidence=0.95, seed=0), res, sort="lpips")
+
+
+def test_every_metric_is_shown_unknown_ones_last(tmp_path):
+    """A metric the registry does not know (another suite version) is shown after the known
+    ones instead of being dropped; the registered ones take their labels from the registry."""
+    from evaluate.metrics.registry import METRICS as REGISTERED
+
+    df = results_frame()
+    extra = df[(df["metric"] == "warp_error")].assign(metric="flicker_index", higher_is_better=False)
+    write_results(tmp_path / "r", pd.concat([df, extra], ignore_index=True), summary=False)
+    report = build(LeaderboardConfig(results=str(tmp_path / "r"), out=str(tmp_path / "site"), resamples=400, quiet=True))
+    md = report.markdown.read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| Rank"))
+    cols = [c.strip() for c in header.strip("|").split("|")]
+    assert cols.index("flicker_index ↓") == cols.index("s/frame") - 1  # after every known metric
+    assert REGISTERED["warp_error"].label + " ↓" in cols
+    assert set(tables.METRIC_ORDER) == set(REGISTERED)
+
+
+def test_site_follows_the_users_umask(tmp_path, results_dir):
+    import os
+    import stat
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    site = tmp_path / "site"
+    cmd = f"umask 027 && {sys.executable} -m void leaderboard --results {results_dir} --out {site} --resamples 200 --quiet"
+    res = subprocess.run(["sh", "-c", cmd], env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert stat.S_IMODE(site.stat().st_mode) == 0o750
+    files = [p for p in site.rglob("*") if p.is_file()]
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o640}

@@ -111,7 +111,7 @@ def test_config_flags_are_checked(tmp_path, results_dir):
     with pytest.raises(ConfigError, match=r"--confidence"):
         LeaderboardConfig(results=str(results_dir), confidence=1.0)
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ConfigError, match=r"--out .*not a directory"):
+    with pytest.raises(ConfigError, match=r"--out .*is a file, expected a folder"):
         LeaderboardConfig(results=str(results_dir), out=str(tmp_path / "file"))
     with pytest.raises(ConfigError, match=r"--sort fid: no metric 'fid' in the results \(available: cf_win, cf_margin, psnr"):
         _build(results_dir, tmp_path / "site", sort="fid")

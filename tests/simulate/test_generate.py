@@ -142,7 +142,7 @@ def test_bad_arguments_raise_a_config_error(tmp_path, overrides, message):
 def test_unwritable_output_is_a_config_error(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    with pytest.raises(ConfigError, match="not a directory"):
+    with pytest.raises(ConfigError, match="is a file, expected a folder"):
         SimulateConfig(out=str(blocker / "data"))
 
 
@@ -151,7 +151,7 @@ def test_unwritable_output_is_a_config_error(tmp_path):
     [
         (["--num-samples", "-1"], "--num-samples"),
         (["--families", "collision,nope"], "unknown family nope"),
-        (["--out", "{file}/sub"], "not a directory"),
+        (["--out", "{file}/sub"], "which is a file, expected a folder"),
     ],
 )
 def test_cli_exits_2_with_a_clear_message(tmp_path, args, message):

@@ -35,7 +35,7 @@ def occlusion(make_config, tmp_path_factory):
 
 
 def reference_quadmask(views, removed_ids) -> np.ndarray:
-    """Pixel by pixel, straight from DESIGN.md's definition (independent of compose)."""
+    """Pixel by pixel, straight from the definition in docs/quadmask.md (independent of compose)."""
     T, H, W = views.full.ids.shape
     out = np.empty((T, H, W), np.uint8)
     for t in range(T):

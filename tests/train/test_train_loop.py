@@ -95,6 +95,10 @@ def test_resume_continues_exactly(reference_run, tmp_path):
     ref_rows, rows = _metrics(Path(cfg.out)), _metrics(out)
     assert [r["step"] for r in rows if r["loss"]] == ["1", "2", "3", "4"]
     assert [r["loss"] for r in rows if r["loss"]] == [r["loss"] for r in ref_rows if r["loss"]]
+    # The clock continues across the resume instead of starting again at 0.
+    walls = [float(r["wall_s"]) for r in rows]
+    cpus = [float(r["cpu_s"]) for r in rows]
+    assert walls == sorted(walls) and cpus == sorted(cpus) and walls[1] > walls[0]
     ref_w, got_w = _exported(Path(cfg.out)), _exported(out)
     assert all(torch.equal(ref_w[k], got_w[k]) for k in ref_w)
     assert not partial.exists()  # pruned once a newer checkpoint completed

@@ -1,4 +1,4 @@
-"""Region PSNR of the validation step, against scikit-image."""
+"""Region PSNR of the validation step (``void.regions``, shared with evaluate), against scikit-image."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from train import validation
-from void import quadmask
+from void import quadmask, regions
+from void.constants import REGION_NAMES
 
 skimage_metrics = pytest.importorskip("skimage.metrics")
 
@@ -24,15 +25,16 @@ def _clip(seed=0, t=3, h=8, w=10):
 
 def test_region_psnr_matches_skimage():
     pred, target, mask = _clip()
-    sse = validation.region_sse(pred, target, mask)
-    for region in validation.REGION_NAMES:
+    got = regions.region_psnr(pred, target, mask)
+    assert tuple(got) == REGION_NAMES
+    for region in REGION_NAMES:
         sel = np.ones(mask.shape, bool) if region == "all" else quadmask.region(mask, region)
         want = skimage_metrics.peak_signal_noise_ratio(target[sel], pred[sel], data_range=255)
-        assert validation.psnr_db(*sse[region]) == pytest.approx(want, rel=1e-9)
+        assert got[region] == pytest.approx(want, rel=1e-9)
 
 
 def test_pooled_score_and_edge_cases():
-    score = validation.RegionScore()
+    score = regions.PooledPSNR()
     clips = [_clip(seed) for seed in range(3)]
     for pred, target, mask in clips:
         score.update(pred, target, mask)
@@ -42,8 +44,9 @@ def test_pooled_score_and_edge_cases():
     want = skimage_metrics.peak_signal_noise_ratio(targets, preds, data_range=255)
     assert score.compute()["all"] == pytest.approx(want, rel=1e-9)
     assert score.pixels("all") == preds.shape[0] * preds.shape[1] * preds.shape[2]
-    assert math.isinf(validation.psnr_db(0.0, 10))
-    assert math.isnan(validation.psnr_db(0.0, 0))
+    # An exact match is capped as the benchmark caps it; an empty region is NaN.
+    assert regions.psnr_from_mse(0.0) == regions.PSNR_CAP_DB
+    assert math.isnan(regions.psnr_from_mse(np.nan))
 
 
 def test_validate_scores_identity_and_model(toy_dataset, tmp_path):
@@ -55,11 +58,12 @@ def test_validate_scores_identity_and_model(toy_dataset, tmp_path):
         return batch["target"]
 
     scores, rows = validation.validate(render_target, ds, num_samples=2, step=7, run_dir=tmp_path, split="val")
-    assert all(math.isinf(v) for v in scores.values())
+    assert scores == {r: regions.PSNR_CAP_DB for r in REGION_NAMES}
+    assert [r["region"] for r in rows] == list(REGION_NAMES)
     by_region = {r["region"]: r for r in rows}
     # The identity copies the input: wrong where the removed square was, exact where kept.
     assert by_region["removed"]["identity_psnr_db"] < 20
-    assert math.isinf(by_region["keep"]["identity_psnr_db"])
+    assert by_region["keep"]["identity_psnr_db"] == regions.PSNR_CAP_DB
     assert by_region["all"]["samples"] == 2
     assert sorted(p.name for p in (tmp_path / "validation" / "step_00000007").iterdir()) == ["toy_0000.mp4", "toy_0001.mp4"]
     assert torch.is_tensor(ds.eval_clip(0)["input"])

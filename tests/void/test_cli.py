@@ -16,7 +16,7 @@ HEAVY = ("torch", "bpy", "deepspeed", "diffusers", "pybullet", "streamlit", "ray
 def test_help_is_fast_and_light():
     code = (
         "import sys, io, contextlib\n"
-        "from void import cli\n"
+        "from void.app import cli\n"
         "buf = io.StringIO()\n"
         "with contextlib.redirect_stdout(buf):\n"
         "    try: cli.main(['--help'])\n"
@@ -72,3 +72,24 @@ def test_cliutil_round_trip():
     assert cliutil.build_config(_Cfg, parser.parse_args(["n"])) == _Cfg("n")
     with pytest.raises(SystemExit):
         parser.parse_args([])
+
+
+def _void(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "void", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_a_bad_resolution_says_what_is_expected(tmp_path):
+    out = _void("simulate", "--resolution", "32", "--out", str(tmp_path / "d"))
+    assert out.returncode == 2
+    assert "argument --resolution: must be WxH, width and height in pixels (e.g. 256x256), got '32'" in out.stderr
+    assert "invalid" not in out.stderr
+
+
+def test_help_shows_required_flags_bare_and_sizes_as_wxh():
+    usage = _void("evaluate", "--help").stdout
+    assert "--data DATA --pred PRED -o OUT" in usage and "[--data" not in usage
+    usage = _void("train", "--help").stdout
+    assert "--data DATA -o OUT" in usage and "[--data" not in usage
+    assert "(default: 256x256)" in _void("simulate", "--help").stdout
+    missing = _void("evaluate", "--data", "x")
+    assert missing.returncode == 2 and "the following arguments are required: --pred, -o/--out" in missing.stderr

@@ -100,6 +100,11 @@ def test_prediction_layout(tmp_path):
     video.write_video(formats.prediction_path(tmp_path, "m1", "s1"), np.zeros((2, 16, 16, 3), np.uint8), 12)
     video.write_video(formats.tuple_path(tmp_path, "m1", "s1"), np.zeros((2, 16, 48, 3), np.uint8), 12)
     formats.write_run_json(tmp_path, "m1", {"wall_time_s": 1.5})
-    assert formats.list_methods(tmp_path) == ["m1"]
+    (tmp_path / "logs").mkdir()  # an empty folder is not a method
+    (tmp_path / "previews").mkdir()  # nor one holding only tuple previews
+    video.write_video(formats.tuple_path(tmp_path, "previews", "s1"), np.zeros((2, 16, 48, 3), np.uint8), 12)
+    (tmp_path / "m2").mkdir()  # a method that has written its run.json but no video yet is one
+    formats.write_run_json(tmp_path, "m2", {"wall_time_s": 0.0})
+    assert formats.list_methods(tmp_path) == ["m1", "m2"]
     assert list(formats.list_predictions(tmp_path, "m1")) == ["s1"]
     assert formats.read_run_json(tmp_path, "m1")["wall_time_s"] == 1.5

@@ -124,10 +124,12 @@ def test_config_validation():
 
 
 def test_cli_requires_model_input_and_out(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["infer", "--input", "x", "--out", "y"])
-    assert exc.value.code == 2
+    assert main(["infer", "--input", "x", "--out", "y"]) == 2  # no --model, --base or --pass1
     assert "--model" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["infer", "--model", "m", "--out", "y"])
+    assert exc.value.code == 2
+    assert "--input" in capsys.readouterr().err
 
 
 def test_fit_keeps_thin_objects_and_restores_size():
@@ -147,3 +149,52 @@ def test_fit_keeps_thin_objects_and_restores_size():
     tall = Fit.make(100, 50, 32, 48)  # a portrait video is padded left and right
     assert (tall.new_h, tall.new_w, tall.left) == (32, 16, 16)
     assert tall.mask(np.zeros((1, 100, 50), np.uint8))[0, 0, 0] == quadmask.KEEP
+
+
+def test_a_corrupt_sequence_is_listed_and_the_others_still_run(tiny_model_dir, tmp_path, capsys):
+    root = tmp_path / "in"
+    _void_seq(root, "good")
+    bad = _void_seq(root, "bad")
+    (bad / "input_video.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    pred = tmp_path / "pred"
+    assert infer(_config(tiny_model_dir, root, pred, steps=1)) == 1
+    assert formats.prediction_path(pred, "void", "good").is_file()
+    assert not formats.prediction_path(pred, "void", "bad").exists()
+    run = formats.read_run_json(pred, "void")
+    assert list(run["failures"]) == ["bad"] and "input_video.mp4" in run["failures"]["bad"]
+    assert list(run["samples"]) == ["good"]
+    err = capsys.readouterr().err
+    assert "1 written" in err and "1 failed" in err and "failed bad:" in err
+    argv = ["infer", "--model", str(tiny_model_dir), "--input", str(root), "--out", str(pred), "--no-progress"]
+    assert main(argv) == 1  # the good one is done (skipped), the bad one still fails
+
+
+def test_masks_folder_replaces_each_sequences_quadmask(tiny_model_dir, tmp_path):
+    root = tmp_path / "in"
+    _void_seq(root, "seq", frames=5)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    predicted = np.full((5, 32, 32), 255, np.uint8)
+    predicted[:, 4:20, 4:20] = 120  # a predicted mask: not exactly a quadmask value
+    video.write_video(masks / "seq.mp4", np.repeat(predicted[..., None], 3, -1), 12, codec="lossless")
+    pred = tmp_path / "pred"
+    assert infer(_config(tiny_model_dir, root / "seq", pred, steps=1, masks=str(masks))) == 0
+    run = formats.read_run_json(pred, "void")
+    assert run["samples"]["seq"]["mask"] == str(masks / "seq.mp4")
+    # with a sequence's own mask that value is refused; from --masks it is quantized (120 -> 127)
+    from void.infer import load_inputs
+
+    _, mask, _ = load_inputs(formats.iter_inputs(root / "seq")[0], masks)
+    assert set(np.unique(mask)) == {127, 255}
+    # size and length must match the video, and a missing file is named
+    video.write_mask(masks / "seq.mp4", np.full((4, 32, 32), 255, np.uint8), 12)
+    with pytest.raises(VoidError, match=r"masks/seq.mp4: mask has 4 frames but the video"):
+        infer(_config(tiny_model_dir, root / "seq", tmp_path / "p2", steps=1, masks=str(masks)))
+    video.write_mask(masks / "seq.mp4", np.full((5, 16, 32), 255, np.uint8), 12)
+    with pytest.raises(VoidError, match=r"masks/seq.mp4: mask is 32x16 but the video"):
+        infer(_config(tiny_model_dir, root / "seq", tmp_path / "p3", steps=1, masks=str(masks)))
+    (masks / "seq.mp4").unlink()
+    with pytest.raises(VoidError, match=r"masks/seq.mp4: no mask for sample 'seq'"):
+        infer(_config(tiny_model_dir, root / "seq", tmp_path / "p4", steps=1, masks=str(masks)))
+    with pytest.raises(VoidError, match="not a folder"):
+        infer(_config(tiny_model_dir, root / "seq", tmp_path / "p5", masks=str(tmp_path / "nope")))

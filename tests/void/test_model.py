@@ -191,3 +191,21 @@ def test_text_encoder_is_optional_and_never_downloaded(tmp_path, caplog):
     assert "transformers" in caplog.text and str(tmp_path) in caplog.text
     with pytest.raises(TextEncoderUnavailable, match="pip install transformers"):
         load_text_encoder(tmp_path, 8, required=True)  # a model trained with prompts must not lose them
+
+
+def test_run_model_export_follows_the_umask_and_shares_the_folder_names(tmp_path):
+    import os
+    import stat
+
+    from train import checkpoint
+
+    assert (checkpoint.MODEL_DIR, checkpoint.CHECKPOINTS) == (model_io.RUN_MODEL_DIR, model_io.RUN_CHECKPOINTS_DIR)
+    model = VoidTransformer(sample_size=(8, 32, 32), **TINY)
+    old = os.umask(0o027)
+    try:
+        out = checkpoint.export_model(tmp_path, model, model_io.make_scheduler(), {"train_steps": 0})
+    finally:
+        os.umask(old)
+    assert out == tmp_path / model_io.RUN_MODEL_DIR
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750  # 0777 less the umask, not mkdtemp's 0700
+    assert model_io.resolve_model_dir(tmp_path) == out

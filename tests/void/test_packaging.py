@@ -1,5 +1,5 @@
 """Our top-level packages must be the ones imported, never a same-named PyPI project
-(Hugging Face's `evaluate` in particular, see DESIGN.md)."""
+(Hugging Face's `evaluate` in particular, see docs/design.md)."""
 
 import importlib
 from pathlib import Path

@@ -12,7 +12,7 @@ def test_mask_round_trip_is_exact_for_all_four_values(tmp_path):
 
 
 def test_gray_levels_survive_the_mask_codec(tmp_path):
-    # the codec itself is lossless for every level (ENV.md): write raw levels via ffmpeg gray
+    # the codec itself is lossless for every level (docs/dependencies.md): write raw levels via ffmpeg gray
     levels = np.tile(np.arange(256, dtype=np.uint8).reshape(16, 16), (3, 2, 2))
     video._write(tmp_path / "g.mp4", levels, 12, "gray", "libx264", ["-qp", "0", "-color_range", "pc"], "gray")
     assert np.array_equal(video.read_video(tmp_path / "g.mp4")[..., 0], levels)

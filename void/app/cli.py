@@ -75,6 +75,15 @@ COMMANDS: tuple[Command, ...] = (
         "evaluate.runner:score",
     ),
     Command(
+        "masks",
+        "the mask track: predict quadmasks locally, run an outside mask tool, write mask baselines",
+        subcommands=(
+            Command("predict", "predict quadmasks from a video and the object's mask (local, no network)", "evaluate.masks.config:MaskPredictConfig", "evaluate.masks.run:predict"),
+            Command("command", "run an installed mask tool per clip and check what it writes", "evaluate.masks.config:MaskCommandConfig", "evaluate.masks.run:run_mask_command"),
+            Command("baseline", "write a reference mask predictor: object-only, dilated, oracle", "evaluate.masks.config:MaskBaselineConfig", "evaluate.masks.run:run_mask_baseline"),
+        ),
+    ),
+    Command(
         "study",
         "human preference study: init, serve, analyze",
         subcommands=(

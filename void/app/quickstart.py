@@ -20,19 +20,16 @@ model whose training finished is kept rather than trained further.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from void import atomic
-from void.errors import VoidError
 from void.app.quickstart_config import QuickstartConfig
+from void.constants import MASK_ENCODINGS as ENCODINGS
+from void.errors import VoidError
 
 BASELINES = ("identity", "opencv-inpaint", "clean-plate", "oracle-hidden")
-ENCODINGS = ("quad", "binary-object", "binary-union")
 OURS = "void-quad"
 TRAINED_JSON = "quickstart_trained.json"  # in a run dir: training finished, with its numbers
 # (metric, region) pairs the research question is about, in the order they are reported.
@@ -95,18 +92,28 @@ def _check_data(status, path: Path, wanted: int, what: str) -> None:
     print(f"quickstart: continuing with {have}/{wanted} samples in {path} (failures listed in its dataset.json)")
 
 
+def stage(name: str):
+    """``(config class, entry function)`` of ``void <name>``: exactly what the CLI runs.
+
+    Taken from the CLI's command table, so the quickstart and the command line cannot drift
+    apart (and a package attribute shadowed by a same-named submodule cannot bite).
+    """
+    from void.app import cli
+
+    cmd = next(c for c in cli.COMMANDS if c.name == name)
+    return cli._load(cmd.config), cli._load(cmd.entry)
+
+
 def quickstart(config: QuickstartConfig) -> int:
-    from evaluate.baselines import run_baseline
-    from evaluate.config import BaselineConfig, EvaluateConfig
-    from evaluate.runner import score
-    from leaderboard.build import build
-    from leaderboard.config import LeaderboardConfig
-    from simulate.config import SimulateConfig
-    from simulate.generate import generate
-    from train.config import TrainConfig
-    from train.loop import train
-    from void.config import InferConfig
-    from void.infer import infer
+    from evaluate.results import RESULTS_PARQUET
+    from train.checkpoint import checkpoints_dir
+
+    SimulateConfig, generate = stage("simulate")
+    BaselineConfig, run_baseline = stage("baseline")
+    TrainConfig, train = stage("train")
+    InferConfig, infer = stage("infer")
+    EvaluateConfig, score = stage("evaluate")
+    LeaderboardConfig, build = stage("leaderboard")
 
     t0 = time.monotonic()
     paths = Paths(Path(config.out))
@@ -157,7 +164,7 @@ def quickstart(config: QuickstartConfig) -> int:
                 mask_encoding=enc,
                 seed=config.seed,
                 time_budget_minutes=share,
-                resume=(paths.run(enc) / "checkpoints").is_dir(),
+                resume=checkpoints_dir(paths.run(enc)).is_dir(),
             )
         )
         trained[enc] = {
@@ -188,7 +195,7 @@ def quickstart(config: QuickstartConfig) -> int:
 
     # 6. the research question
     _banner("6/6 does the quadmask model beat the ablations and the baselines?")
-    claim = paired_comparison(paths.results / "results.parquet", OURS, seed=config.seed) if OURS in report.methods else {}
+    claim = paired_comparison(paths.results / RESULTS_PARQUET, OURS, seed=config.seed) if OURS in report.methods else {}
     summary = {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(config).items()},
         "training": trained,
@@ -212,8 +219,9 @@ def paired_comparison(results_path: Path, ours: str, *, seed: int = 0, resamples
     verdict (better / worse / no clear difference, in the metric's direction)."""
     import pandas as pd
 
+    from leaderboard import stats
+
     df = pd.read_parquet(results_path)
-    rng = np.random.default_rng(seed)
     out: dict[str, dict] = {}
     for metric, region in CLAIM_METRICS:
         sub = df[(df.metric == metric) & (df.region == region)]
@@ -227,15 +235,14 @@ def paired_comparison(results_path: Path, ours: str, *, seed: int = 0, resamples
         for other in wide.columns:
             if other == ours:
                 continue
-            pair = wide[[ours, other]].replace([np.inf, -np.inf], np.nan).dropna()
-            if len(pair) < 2:
+            rng = stats.rng_for(seed, metric, region, ours, other)
+            mean, lo, hi, n = stats.paired_bootstrap(
+                wide[ours].to_numpy(dtype=float), wide[other].to_numpy(dtype=float), resamples=resamples, rng=rng
+            )
+            if n < 2:
                 continue
-            diff = (pair[ours] - pair[other]).to_numpy(dtype=float)
-            idx = rng.integers(0, len(diff), size=(resamples, len(diff)))
-            boots = diff[idx].mean(axis=1)
-            lo, hi = (float(v) for v in np.quantile(boots, [0.025, 0.975]))
             verdict = _verdict(lo, hi, higher)
-            rows[other] = {"mean_diff": float(diff.mean()), "ci_low": lo, "ci_high": hi, "n": int(len(diff)), "verdict": verdict}
+            rows[other] = {"mean_diff": mean, "ci_low": lo, "ci_high": hi, "n": n, "verdict": verdict}
         out[f"{metric}/{region}"] = {"higher_is_better": higher, "vs": rows}
     return out
 

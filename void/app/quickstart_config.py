@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from void.configutil import parse_resolution as _parse_resolution
+from void.configutil import check_writable, format_resolution, parse_resolution as _parse_resolution
 from void.errors import ConfigError
 
 
@@ -17,7 +17,7 @@ class QuickstartConfig:
     )
     samples: int = field(default=96, metadata={"help": "training samples to simulate"})
     test_samples: int = field(default=30, metadata={"help": "held-out benchmark samples (test seed range)"})
-    resolution: tuple[int, int] = field(default=(32, 32), metadata={"help": "frame size WxH", "parse": _parse_resolution, "metavar": "WxH"})
+    resolution: tuple[int, int] = field(default=(32, 32), metadata={"help": "frame size WxH", "parse": _parse_resolution, "show": format_resolution, "metavar": "WxH"})
     frames: int = field(default=8, metadata={"help": "frames per video"})
     renderer: str = field(default="raster", metadata={"help": "raster or cycles", "choices": ("raster", "cycles")})
     config: str = field(default="tiny", metadata={"help": "model/training preset"})
@@ -36,3 +36,4 @@ class QuickstartConfig:
             raise ConfigError(f"--frames must be at least 2, got {self.frames}")
         if self.workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {self.workers}")
+        check_writable(self.out)

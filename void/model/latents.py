@@ -145,3 +145,59 @@ def vae_decode(vae, latents: torch.Tensor) -> torch.Tensor:
     if frames.shape[1] < want:
         raise RuntimeError(f"VAE decoded {frames.shape[1]} frames from {n} latents, expected {want}")
     return frames[:, :want]
+
+
+def _single_frame_upsamplers_double_time(vae):
+    """While active, the VAE's time-compressing upsamplers double a one-frame chunk in time (as
+    VOID's VAE does for every chunk after the first); diffusers' own rule treats a lone frame as
+    the clip's first and only upsamples it in space."""
+    import contextlib
+    import types
+
+    from diffusers.models.upsampling import CogVideoXUpsample3D
+
+    def forward(self, inputs):
+        if inputs.shape[2] == 1:
+            inputs = torch.nn.functional.interpolate(inputs, scale_factor=2.0)  # T, H and W
+            b, c, t, h, w = inputs.shape
+            x = self.conv(inputs.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w))
+            return x.reshape(b, t, *x.shape[1:]).permute(0, 2, 1, 3, 4)
+        return type(self).forward(self, inputs)
+
+    @contextlib.contextmanager
+    def patched():
+        mods = [m for m in vae.modules() if isinstance(m, CogVideoXUpsample3D) and m.compress_time]
+        for m in mods:
+            m.forward = types.MethodType(forward, m)
+        try:
+            yield
+        finally:
+            for m in mods:
+                del m.forward
+
+    return patched()
+
+
+def vae_decode_first_apart(vae, latents: torch.Tensor) -> torch.Tensor:
+    """Decode as VOID's VAE does: latent frame 0 on its own (one output frame), then the rest in
+    chunks of two with the causal convolution cache carried over; a last lone latent frame still
+    yields ``temporal`` frames. ``(B, L, C', h, w)`` -> ``(B, temporal*(L-1)+1, 3, H, W)``.
+    With VAE tiling on, diffusers' tiled decode is used instead (it has no first-frame split)."""
+    if getattr(vae, "use_tiling", False):
+        return vae_decode(vae, latents)
+    z = (latents.to(dtype=vae.dtype) / vae.config.scaling_factor).permute(0, 2, 1, 3, 4)
+    n = z.shape[2]
+    chunks = [(0, 1)] + [(s, min(s + 2, n)) for s in range(1, n, 2)]
+    cache, out = None, []
+    with torch.no_grad():
+        for s, e in chunks:
+            x = z[:, :, s:e]
+            if vae.post_quant_conv is not None:
+                x = vae.post_quant_conv(x)
+            if s > 0 and e - s == 1:
+                with _single_frame_upsamplers_double_time(vae):
+                    x, cache = vae.decoder(x, conv_cache=cache)
+            else:
+                x, cache = vae.decoder(x, conv_cache=cache)
+            out.append(x)
+    return torch.cat(out, dim=2).permute(0, 2, 1, 3, 4)

@@ -66,7 +66,9 @@ class T5Text:
         return cls(tokenizer, encoder.to(device), max_length)
 
     @torch.no_grad()
-    def encode(self, prompts: list[str]) -> torch.Tensor:
+    def encode(self, prompts: list[str], device=None) -> torch.Tensor:
+        """``device``: where the token ids go (default: the encoder's weights'; with offloading
+        hooks the weights sit on the CPU while the work runs on the GPU)."""
         ids = self.tokenizer(
             prompts,
             padding="max_length",
@@ -75,7 +77,7 @@ class T5Text:
             add_special_tokens=True,
             return_tensors="pt",
         ).input_ids
-        device = next(self.encoder.parameters()).device
+        device = device or next(self.encoder.parameters()).device
         return self.encoder(ids.to(device))[0]
 
 

@@ -57,7 +57,11 @@ def _grid_crop_region(src: tuple[int, int], tgt_w: int, tgt_h: int) -> tuple[tup
 
 class VoidTransformer(ModelMixin, ConfigMixin):
     """See the module docstring. Tensors: video ``(B, T, 3, H, W)`` in [-1, 1], quadmask
-    ``(B, T, H, W)`` uint8, latents ``(B, T', C, h, w)``."""
+    ``(B, T, H, W)`` uint8, latents ``(B, T', C, h, w)``.
+
+    ``vae_path`` and ``text_encoder_path`` are read from older configs; new code leaves them
+    unset: the VAE's architecture travels as ``vae_config`` and the pipeline owns the VAE and
+    the text encoder's location (:class:`void.pipeline.VoidPipeline`)."""
 
     _supports_gradient_checkpointing = True
     _no_split_modules = ["CogVideoXBlock", "CogVideoXPatchEmbed"]
@@ -250,10 +254,13 @@ class VoidTransformer(ModelMixin, ConfigMixin):
             return lat.pixel_unshuffle(video, self.config.patch_pixels, self.config.patch_frames)
         return lat.vae_encode(self.vae, video, sample=sample, generator=generator)
 
-    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
-        """Inverse of :meth:`encode_video` (exact for ``pixel``)."""
+    def decode_latents(self, latents: torch.Tensor, *, first_frame_apart: bool = False) -> torch.Tensor:
+        """Inverse of :meth:`encode_video` (exact for ``pixel``). ``first_frame_apart``: decode
+        latent frame 0 on its own, as VOID's VAE does (:func:`latents.vae_decode_first_apart`)."""
         if self.config.latent == "pixel":
             return lat.pixel_shuffle(latents, self.config.patch_pixels, self.config.patch_frames)
+        if first_frame_apart:
+            return lat.vae_decode_first_apart(self.vae, latents)
         return lat.vae_decode(self.vae, latents)
 
     def mask_channels_image(self, mask: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,9 @@ What a VOID user has on disk (see VOID's README)::
       void_pass1.safetensors              VOID's transformer (state dict), pass 1
       void_pass2.safetensors              pass 2 (warped-noise refinement)
 
-``--model`` may name ROOT, the base dir, or a ``void_pass1.safetensors`` beside the base dir.
+``--model`` may name ROOT, the base dir, or a ``void_pass1.safetensors`` beside the base dir;
+``--base`` and ``--pass1`` name them apart (:func:`explicit_layout`). A checkpoint that does not
+fit its base config is refused with a key-by-key report (:func:`key_report`).
 
 VOID's transformer takes ``concat(noisy | mask | video)`` latents (48 channels for a
 16-channel VAE; the mask is a 3-channel image encoded by the VAE); ours orders
@@ -100,6 +102,64 @@ def find_void_layout(path: str | Path) -> VoidLayout | None:
     return None
 
 
+def explicit_layout(base: str | Path | None, pass1: str | Path | None, path: str | Path | None = None) -> VoidLayout:
+    """VOID's layout from ``--base`` / ``--pass1`` (either may be left to discovery from
+    ``path``, ``--model``); each named path is checked and a wrong one is named in the error."""
+    found = find_void_layout(pass1 or path) if (pass1 or path) else None
+    if base:
+        base = Path(base)
+        if not _is_cogvideox_base(base):
+            raise ConfigError(
+                f"--base {base}: not a CogVideoX-Fun base model dir (expected transformer/config.json of a "
+                f"CogVideoXTransformer3DModel, vae/, scheduler/; VOID's is {BASE_DIR_NAME})"
+            )
+    elif found is not None:
+        base = found.base
+    else:
+        raise ConfigError(f"no CogVideoX-Fun base dir beside {pass1 or path}: name it with --base")
+    if pass1:
+        pass1 = Path(pass1)
+        if not pass1.is_file():
+            raise ConfigError(f"--pass1 {pass1}: no such file (VOID's pass-1 weights, {PASS_FILES[1]})")
+    else:
+        pass1 = found.pass1 if found is not None else None
+        if pass1 is None:
+            for d in (base.parent, base):
+                if (d / PASS_FILES[1]).is_file():
+                    pass1 = d / PASS_FILES[1]
+    pass2 = found.pass2 if found is not None else None
+    if pass2 is None:
+        for d in (base.parent, base):
+            if (d / PASS_FILES[2]).is_file():
+                pass2 = d / PASS_FILES[2]
+    return VoidLayout(base, pass1, pass2)
+
+
+def key_report(source: Path, base: Path, missing: list[str], unexpected: list[str], limit: int = 12) -> str:
+    """Why a checkpoint does not fit the model its base config describes, key by key."""
+    lines = [f"{source}: the weights do not match the transformer described by {base / 'transformer' / 'config.json'}."]
+
+    def layer_hint(keys: list[str]) -> str:
+        layers = sorted({int(k.split(".")[1]) for k in keys if k.startswith("transformer_blocks.") and k.split(".")[1].isdigit()})
+        return f" (transformer_blocks {layers[0]}..{layers[-1]})" if layers else ""
+
+    if missing:
+        lines.append(f"  missing {len(missing)} key(s){layer_hint(missing)}: " + ", ".join(sorted(missing)[:limit])
+                     + (" ..." if len(missing) > limit else ""))
+        lines.append("    -> the checkpoint lacks weights the config asks for: a different num_layers / width, or a "
+                     "partial or LoRA-only file. VOID itself loads with strict=False and would leave them random.")
+    if unexpected:
+        foreign = [k for k in unexpected if k.split(".")[0] in ("vae", "text_encoder", "encoder", "decoder")]
+        lines.append(f"  unexpected {len(unexpected)} key(s){layer_hint(unexpected)}: " + ", ".join(sorted(unexpected)[:limit])
+                     + (" ..." if len(unexpected) > limit else ""))
+        lines.append("    -> " + ("some belong to another component (VAE / text encoder): pass the transformer's "
+                                   "own state dict" if foreign else
+                                   "the checkpoint has weights this config has no place for: a bigger model, or "
+                                   "another architecture (is --base the CogVideoX-Fun V1.5 5b InP dir?)"))
+    lines.append("  We refuse to run with silently random or dropped weights; fix --base / --pass1 / --pass2-model.")
+    return "\n".join(lines)
+
+
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
@@ -142,13 +202,11 @@ def transformer_kwargs(base: Path, pass_index: int) -> dict[str, Any]:
     kwargs = {k: cfg[k] for k in SHARED_KEYS if k in cfg}
     kwargs.update(
         latent="vae",
-        vae_path=str(base / "vae"),
         mask_encoding="quad" if pass_index == 1 else "binary-union",
         vae_mask_style="void-trimask" if pass_index == 1 else "void-binary",
         sample_size=VOID_SAMPLE_SIZE,
         rope_base_size=(cfg.get("sample_height", 60), cfg.get("sample_width", 90)),
-        use_text=True,
-        text_encoder_path=str(base),
+        use_text=True,  # the T5 encoder is the pipeline's component (info["text_encoder"])
         cond_noise_std=VOID_COND_NOISE_STD if cfg.get("add_noise_in_inpaint_model") else 0.0,
     )
     return kwargs
@@ -177,10 +235,7 @@ def load_void_transformer(base: Path, checkpoint: Path | None, pass_index: int =
     state.update({f"vae.{k}": v for k, v in vae.state_dict().items()})
     missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
     if missing or unexpected:
-        raise ConfigError(
-            f"{source}: weights do not match the CogVideoX config in {base / 'transformer'}: "
-            f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
-        )
+        raise ConfigError(key_report(source, base, list(missing), list(unexpected)))
     still_meta = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
     if still_meta:
         raise ConfigError(f"{source}: no weights for {still_meta[:5]}")
@@ -189,13 +244,16 @@ def load_void_transformer(base: Path, checkpoint: Path | None, pass_index: int =
     return model
 
 
-def load_void(layout: VoidLayout) -> model_io.LoadedModel:
-    """Pass-1 (and, when present, pass-2) transformers and the scheduler of a VOID layout."""
+def load_void(layout: VoidLayout, *, load_pass2: bool = True) -> model_io.LoadedModel:
+    """Pass-1 (and, when present and wanted, pass-2) transformers and the scheduler of a VOID
+    layout. The pass-2 transformer is another ~11 GB: skip it unless pass 2 runs."""
     from diffusers import DDIMScheduler
 
     vae = lat.build_vae(path=str(layout.base / "vae"))
     transformer = load_void_transformer(layout.base, layout.pass1, 1, vae=vae)
-    transformer_2 = load_void_transformer(layout.base, layout.pass2, 2, vae=vae) if layout.pass2 else None
+    transformer_2 = None
+    if load_pass2 and layout.pass2:
+        transformer_2 = load_void_transformer(layout.base, layout.pass2, 2, vae=vae)
     sched_dir = layout.base / "scheduler"
     if (sched_dir / "scheduler_config.json").is_file():
         scheduler = DDIMScheduler.from_pretrained(str(sched_dir))
@@ -208,8 +266,9 @@ def load_void(layout: VoidLayout) -> model_io.LoadedModel:
         "sample_size": list(VOID_SAMPLE_SIZE),
         "inference_steps": VOID_STEPS,
         "base": str(layout.base),
+        "text_encoder": str(layout.base),
         "pass1_checkpoint": str(layout.pass1) if layout.pass1 else None,
-        "pass2_checkpoint": str(layout.pass2) if layout.pass2 else None,
+        "pass2_checkpoint": str(layout.pass2) if transformer_2 is not None else None,
     }
     return model_io.LoadedModel(transformer, scheduler, transformer_2, info, layout.base)
 
@@ -228,3 +287,14 @@ def load_pass2_model(path: str | Path, loaded: model_io.LoadedModel):
         return load_void_transformer(base, p, 2, vae=vae)
     model_dir = model_io.resolve_model_dir(p)
     return VoidTransformer.from_pretrained(model_dir / model_io.TRANSFORMER_DIR).eval()
+
+
+def pass2_scheduler(base: str | Path | None):
+    """VOID's pass-2 sampler: diffusers' ``CogVideoXDDIMScheduler`` from the base model's scheduler
+    config (pass 1 uses plain ``DDIMScheduler`` from the same config)."""
+    from diffusers import CogVideoXDDIMScheduler
+
+    sched_dir = Path(base) / "scheduler" if base else None
+    if sched_dir is not None and (sched_dir / "scheduler_config.json").is_file():
+        return CogVideoXDDIMScheduler.from_pretrained(str(sched_dir))
+    return CogVideoXDDIMScheduler.from_config(model_io.make_scheduler().config)

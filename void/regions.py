@@ -1,0 +1,110 @@
+"""Scoring regions of a quadmask and region-wise PSNR: their one home.
+
+The evaluation's metrics (``evaluate.metrics``) and training's validation
+(``train.validation``) both score through these functions, so a number in ``validation.csv``
+and the same number in ``results.parquet`` are computed alike.
+
+Arrays: videos ``(T, H, W, 3)`` uint8 RGB, quadmasks ``(T, H, W)`` uint8.
+
+* Regions (:data:`~void.constants.REGION_NAMES`): ``all`` every pixel; ``removed`` quadmask
+  0 and 63; ``affected`` 127; ``keep`` 255. A region-wise value pools the region's pixels
+  over all frames (and over all clips given to one accumulator); an empty region gives NaN.
+* PSNR is ``10 log10(255^2 / MSE)`` with the MSE pooled over the region's pixels and
+  channels. An exact match would be infinite; it is capped at :data:`PSNR_CAP_DB` so means
+  and tables stay finite.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from void import quadmask
+from void.constants import REGION_NAMES
+
+DATA_RANGE = 255.0
+PSNR_CAP_DB = 100.0
+
+_PARTS = REGION_NAMES[1:]  # the quadmask regions partition the frame; "all" is their union
+
+# quadmask value -> index into _PARTS; other values are rejected before they get here.
+_LUT = np.full(256, 255, dtype=np.uint8)
+for _i, _name in enumerate(_PARTS):
+    for _v in quadmask.REGIONS[_name]:
+        _LUT[_v] = _i
+
+
+def region_labels(mask: np.ndarray) -> np.ndarray:
+    """Per-pixel region index (0 removed, 1 affected, 2 keep) of a quadmask."""
+    labels = _LUT[np.asarray(mask, dtype=np.uint8)]
+    if labels.size and labels.max() == 255:
+        quadmask.validate(mask, source="quadmask given to a metric")
+    return labels
+
+
+def region_sums(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Sums of ``values`` per region, ordered as :data:`REGION_NAMES` (``all`` first).
+
+    ``values`` and ``labels`` have the same shape; float64 accumulation keeps long videos
+    exact enough that chunked and whole-video results agree.
+    """
+    parts = np.bincount(labels.ravel(), weights=np.asarray(values, dtype=np.float64).ravel(), minlength=len(_PARTS))
+    return np.concatenate([[parts.sum()], parts[: len(_PARTS)]])
+
+
+def region_counts(labels: np.ndarray) -> np.ndarray:
+    """Pixel counts per region, ordered as :data:`REGION_NAMES`."""
+    parts = np.bincount(labels.ravel(), minlength=len(_PARTS)).astype(np.float64)
+    return np.concatenate([[parts.sum()], parts[: len(_PARTS)]])
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` with NaN where ``den`` is 0 (an empty region)."""
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def psnr_from_mse(mse: np.ndarray | float) -> np.ndarray:
+    """PSNR in dB from a mean squared error on the 0..255 scale, capped; NaN stays NaN."""
+    mse = np.asarray(mse, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        db = 10.0 * np.log10(DATA_RANGE**2 / mse)
+    return np.where(np.isnan(mse), np.nan, np.minimum(db, PSNR_CAP_DB))
+
+
+def squared_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-pixel squared error summed over the channels, ``(T, H, W)`` float64."""
+    diff = pred.astype(np.int32) - target.astype(np.int32)
+    return np.einsum("...c,...c->...", diff, diff).astype(np.float64)
+
+
+class PooledPSNR:
+    """PSNR per region from squared errors pooled over every frame and clip given to it."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.sse = np.zeros(len(REGION_NAMES))
+        self.count = np.zeros(len(REGION_NAMES))  # values: pixels x channels
+
+    def update(self, pred: np.ndarray, target: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None) -> None:
+        labels = region_labels(mask) if labels is None else labels
+        self.sse += region_sums(squared_error(pred, target), labels)
+        self.count += region_counts(labels) * pred.shape[-1]
+
+    def compute(self) -> dict[str, float]:
+        values = psnr_from_mse(ratio(self.sse, self.count))
+        return {r: float(v) for r, v in zip(REGION_NAMES, values)}
+
+    def pixels(self, region: str) -> int:
+        return int(self.count[REGION_NAMES.index(region)]) // 3
+
+
+def region_psnr(pred: np.ndarray, target: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """PSNR over ``all`` and each quadmask region of one video (NaN for an empty region)."""
+    acc = PooledPSNR()
+    acc.update(pred, target, mask)
+    return acc.compute()
