@@ -22,12 +22,12 @@ Lenses and exposure: the vertical field of view comes from a focal length on a f
 sensor (24 mm tall); ``exposure_ev`` scales linear radiance by ``2**ev`` before the display
 transform, the same for every view of a sample (so 255 pixels stay identical).
 
-Depth of field and motion blur (Cycles only) do not change what the mask means: the mask is
-made from the exact, sharp id and signature passes at the shutter's mid time. A blurred
-edge spreads a changed object over pixels its sharp footprint does not cover, so the changed
-regions are grown by :func:`blur_radius_px` before the composite and the quadmask are made
-(:func:`grow_changed`): the fringe becomes 127 (affected), and every pixel left at 255 is
-still bit-identical in input and target.
+Depth of field and motion blur are not rendered yet; :func:`blur_radius_px` and
+:func:`grow_changed` state the rule they are to follow (docs/look.md): the mask is made from
+the exact, sharp id and signature passes at the shutter's mid time, and since a blurred edge
+spreads a changed object over pixels its sharp footprint does not cover, the changed regions
+are grown by the blur radius before the composite and the quadmask are made: the fringe
+becomes 127 (affected), and every pixel left at 255 is still bit-identical.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ import numpy as np
 SENSOR_HEIGHT_MM = 24.0
 MOTIONS = ("static", "pan", "sweep", "dolly", "truck", "zoom", "handheld")
 MOTION_WEIGHTS = {"static": 0.2, "handheld": 0.25, "pan": 0.15, "sweep": 0.1, "dolly": 0.12, "truck": 0.08, "zoom": 0.1}
-FSTOPS = (1.8, 2.8, 4.0, 5.6, 8.0, 11.0)
 SHAKE_WAVES = 3  # sinusoids per axis
 _UP = np.array([0.0, 0.0, 1.0])
 
@@ -54,7 +53,7 @@ def focal_from_fov(fov_deg: float, sensor_mm: float = SENSOR_HEIGHT_MM) -> float
 
 
 def sample_shot(rng: np.random.Generator, motion: str = "random") -> dict:
-    """A shot's parameters: motion and amount, shake, lens, exposure, aperture, shutter.
+    """A shot's parameters: motion and amount, shake, lens, exposure, vignetting, grain.
 
     ``amount`` is sign-randomised where a direction makes sense; callers frame the scene with
     ``fov_deg`` (the lens) before placing the camera.
@@ -86,8 +85,6 @@ def sample_shot(rng: np.random.Generator, motion: str = "random") -> dict:
         "exposure_ev": float(np.clip(rng.normal(0.0, 0.3), -0.7, 0.7)),
         "vignette": float(rng.uniform(0.05, 0.35)),
         "grain": float(rng.uniform(0.004, 0.016)),
-        "fstop": float(FSTOPS[int(rng.integers(len(FSTOPS)))]),
-        "shutter": float(rng.choice([0.0, 0.25, 0.5])),  # fraction of a frame (0.5 = 180 degrees)
     }
 
 

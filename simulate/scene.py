@@ -91,7 +91,7 @@ class CameraSpec:
     # pan: degrees the camera orbits about look_at over the clip; zoom: fraction the fov shrinks;
     # the others: simulate.camerawork's module docstring
     motion_amount: float = 0.0
-    # camera work (simulate.camerawork): handheld shake, exposure, aperture and shutter
+    # camera work (simulate.camerawork): handheld shake and the camera's response
     shake_m: float = 0.0  # position wobble amplitude
     shake_deg: float = 0.0  # rotation wobble amplitude
     shake_seed: int = 0
@@ -99,9 +99,6 @@ class CameraSpec:
     exposure_ev: float = 0.0  # linear radiance scaled by 2**ev before display, in every view alike
     vignette: float = 0.0  # fraction of light lost in the picture's corners
     grain: float = 0.0  # sensor noise, fraction of full scale (camerawork.develop)
-    fstop: float = 0.0  # Cycles depth of field; 0: a pinhole, everything sharp
-    focus_m: float = 0.0  # focus distance; 0: the look-at point
-    shutter: float = 0.0  # Cycles motion blur: fraction of a frame the shutter is open; 0: none
 
 
 @dataclass
