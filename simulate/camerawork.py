@@ -84,7 +84,7 @@ def sample_shot(rng: np.random.Generator, motion: str = "random") -> dict:
         "fov_deg": fov_from_focal(focal_mm),
         "exposure_ev": float(np.clip(rng.normal(0.0, 0.3), -0.7, 0.7)),
         "vignette": float(rng.uniform(0.05, 0.35)),
-        "grain": float(rng.uniform(0.004, 0.016)),
+        "grain": float(rng.uniform(0.002, 0.008)),
     }
 
 
