@@ -309,7 +309,12 @@ def linear(kind: str, variant: int, size: int = DEFAULT_SIZE) -> np.ndarray:
 
 def mean_color(kind: str, variant: int, size: int = DEFAULT_SIZE) -> list[float]:
     """Mean linear colour: what a flat-shaded surface of this texture would show."""
-    return [float(v) for v in linear(kind, variant, size).reshape(-1, 3).mean(0)]
+    return list(_mean_color(kind, int(variant) % VARIANTS, int(size)))
+
+
+@functools.lru_cache(maxsize=512)
+def _mean_color(kind: str, variant: int, size: int) -> tuple[float, ...]:
+    return tuple(float(v) for v in linear(kind, variant, size).reshape(-1, 3).mean(0))
 
 
 def repeat_m(obj) -> float:
