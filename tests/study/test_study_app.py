@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -32,15 +33,16 @@ def _count(store, column) -> int:
 
 def _page_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [b.label for b in at.button] + [t.value for t in at.subheader]
-    return "\n".join(parts + _iframes(at))
+    return "\n".join(parts + [json.dumps(d) for d in _players(at)])
 
 
-def _iframes(at: AppTest) -> list[str]:
+def _players(at: AppTest) -> list[dict]:
+    """The data handed to the video player component (what the page's script receives)."""
     out = []
 
     def walk(node):
-        if getattr(node, "type", None) == "iframe":
-            out.append(node.proto.srcdoc)
+        if getattr(node, "type", None) == "bidi_component":
+            out.append(json.loads(node.proto.json))
         for child in getattr(node, "children", {}).values():
             walk(child)
 
@@ -76,9 +78,12 @@ def test_full_flow_consent_instructions_trials_code(monkeypatch, sqlite_url, mak
         assert any(f"Trial {k + 1} of {n_trials}" in (p.proto.text) for p in at.get("progress"))
         text = _page_text(at)
         assert not any(m in text for m in METHODS), "method names must stay hidden during the trials"
-        frames = _iframes(at)
-        # the source and two results; URLs are content hashes (identity's equals the source's)
-        assert len(frames) == 1 and len(re.findall(r'<video [^>]*src="/[^"]+\.mp4"', frames[0])) == 3
+        players = _players(at)
+        # the source, the source with the object outlined, two results: each under its own
+        # random address for this session (identity's bytes equal the source's, its URL does not)
+        assert len(players) == 1
+        urls = [players[0]["source"], players[0]["marked"], *players[0]["candidates"]]
+        assert len(set(urls)) == 4 and all(re.fullmatch(r"/(mock/)?media/[0-9a-f]+\.mp4", u) for u in urls)
         trial = store.participant(token).trial
         at = at.button(key=f"vote-{trial.trial_id}-0").click().run()
         assert not at.exception
@@ -91,8 +96,7 @@ def test_full_flow_consent_instructions_trials_code(monkeypatch, sqlite_url, mak
 
     assert any("Thank you" in t.value for t in at.title)
     assert "CODE-1234" in _page_text(at)
-    revealed = set(at.table[0].value["method"])
-    assert revealed == set(METHODS)  # names are revealed at the end (gold trials show identity)
+    assert not at.table and not any(m in _page_text(at) for m in METHODS)  # the design stays hidden
     assert store.participant(token).completed
 
 
@@ -155,7 +159,7 @@ def test_best_of_n_shows_all_candidates_without_tie(monkeypatch, sqlite_url, mak
     for _ in range(store.participant(token).n_trials):  # gold trials look the same (3 videos)
         trial = store.participant(token).trial
         assert [b.label for b in at.button] == ["Video 1", "Video 2", "Video 3"]  # no "Both equally"
-        assert len(re.findall(r"<video ", _iframes(at)[0])) == 4
+        assert len(_players(at)[0]["candidates"]) == 3
         at = at.button(key=f"vote-{trial.trial_id}-2").click().run()
     assert any("Thank you" in t.value for t in at.title)
 
