@@ -77,7 +77,7 @@ PLAYER_CSS = """
 .row { display: flex; justify-content: center; gap: 6px; }
 figure { margin: 0; flex: 1 1 0; min-width: 0; max-width: 50%; text-align: center; position: relative; }
 figcaption { font-weight: 600; margin: 2px 0; font-size: 0.95rem; }
-video { width: 100%; aspect-ratio: var(--aspect); max-height: 34vh; object-fit: contain; background: #111; display: block; }
+video { width: 100%; aspect-ratio: var(--aspect); max-height: 30vh; object-fit: contain; background: #111; display: block; }
 video.hidden { display: none; }
 label.toggle { display: block; font-size: 0.85rem; margin: 2px 0 4px; cursor: pointer; }
 """
