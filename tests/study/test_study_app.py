@@ -199,3 +199,24 @@ def test_admin_flag_does_not_open_admin_for_participant_token(monkeypatch, sqlit
     at = _app(monkeypatch, sqlite_url, admin="1", token=token)
     at = at.text_input(key="admin_token_input").input(token).run()
     assert not at.get("metric")
+
+
+def test_object_overlay_can_be_turned_off_and_votes_show_a_saved_cue(monkeypatch, sqlite_url, make_study):
+    store = make_study(sqlite_url, show_mask=False)
+    at = _consent(_app(monkeypatch, sqlite_url))
+    at = at.button(key="instructions").click().run()
+    assert _players(at)[0]["marked"] is None  # no outline, and no toggle in the page
+    trial = store.participant(at.session_state["token"]).trial
+    at = at.button(key=f"vote-{trial.trial_id}-0").click().run()
+    assert any("Saved (1 of 4 answered)" in c.value for c in at.caption)
+
+
+def test_repeated_platform_id_resumes_and_study_ids_are_kept(monkeypatch, sqlite_url, make_study):
+    store = make_study(sqlite_url)
+    at = _consent(_app(monkeypatch, sqlite_url, PROLIFIC_PID="p-1", STUDY_ID="s-1", SESSION_ID="x-1"))
+    token = at.session_state["token"]
+    again = _app(monkeypatch, sqlite_url, PROLIFIC_PID="p-1", SESSION_ID="x-2")  # a new browser
+    assert again.session_state["token"] == token and dict(again.query_params) == {"token": token}
+    assert any("Instructions" in t.value for t in again.title)  # consent was given already
+    people = store.export_participants()
+    assert len(people) == 1 and (people[0]["platform_study_id"], people[0]["platform_session_id"]) == ("s-1", "x-1")

@@ -189,3 +189,17 @@ def test_database_urls_pick_psycopg_and_absolute_sqlite_paths(tmp_path, monkeypa
     assert normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     monkeypatch.chdir(tmp_path)
     assert normalize_url("sqlite:///study.db") == f"sqlite:///{tmp_path.resolve() / 'study.db'}"
+
+
+def test_platform_repeat_and_mask_settings(write_study):
+    study = design.load(write_study(repeat={"share": 0.5, "raters": 3}, show_mask=False,
+                                    platform_params={"study_id": "STUDY", "session_id": "SESSION"}))
+    assert (study.repeat_share, study.repeat_raters, study.show_mask) == (0.5, 3, False)
+    assert study.platform_params == {"study_id": "STUDY", "session_id": "SESSION"}
+    assert all(s.mask and s.mask.endswith(".mp4") for s in study.samples)  # the quadmask of each sample
+    default = design.load(write_study())
+    assert (default.repeat_share, default.repeat_raters, default.show_mask) == (0.0, 0, True)
+    with pytest.raises(ConfigError, match="repeat.raters"):
+        design.load(write_study(repeat={"share": 0.5, "raters": 1}))
+    with pytest.raises(ConfigError, match="platform_params"):
+        design.load(write_study(platform_params={"worker": "X"}))
