@@ -104,6 +104,7 @@ def session_name() -> str:
 
 OVERLAY_RGB = (255, 40, 40)  # the tint and outline of the region to remove
 OVERLAY_ALPHA = 0.35
+OUTLINE_PX = 2
 
 
 def mark_region(frames, mask):
@@ -115,11 +116,14 @@ def mark_region(frames, mask):
 
     region = mask == quadmask.REMOVE
     inner = region.copy()
-    # 4-neighbour erosion: what stays is the interior; region minus interior is the outline
-    inner[:, 1:, :] &= region[:, :-1, :]
-    inner[:, :-1, :] &= region[:, 1:, :]
-    inner[:, :, 1:] &= region[:, :, :-1]
-    inner[:, :, :-1] &= region[:, :, 1:]
+    # two 4-neighbour erosions: what stays is the interior; the rest, a 2 px band, the outline
+    for _ in range(OUTLINE_PX):
+        shrunk = inner.copy()
+        shrunk[:, 1:, :] &= inner[:, :-1, :]
+        shrunk[:, :-1, :] &= inner[:, 1:, :]
+        shrunk[:, :, 1:] &= inner[:, :, :-1]
+        shrunk[:, :, :-1] &= inner[:, :, 1:]
+        inner = shrunk
     edge = region & ~inner
     out = frames.astype(np.float32)
     color = np.array(OVERLAY_RGB, np.float32)

@@ -198,9 +198,11 @@ def test_consent_votes_saved_cue_and_code_without_methods(stores, demo_study, sq
             page.get_by_text(f"Saved ({k} of {n} answered)").wait_for()  # the visible "saved" cue
 
     page.get_by_text("DEMO-CODE").wait_for()
+    back = page.get_by_role("link", name="Return to the study platform")
+    back.wait_for()
+    assert back.get_attribute("href") == "https://app.prolific.com/submissions/complete?cc=DEMO-CODE"
     body = page.locator("body").inner_text()
     assert not any(m in body for m in METHOD_NAMES), "the completion page must not reveal methods"
-    assert "Return to the study platform" in body
     page.screenshot(path=str(tmp_path / "completion.png"), full_page=True)
     assert "token=" in page.url and "PROLIFIC_PID" not in page.url  # the resume link carries the token only
     with store.session() as s:
