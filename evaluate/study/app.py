@@ -2,8 +2,11 @@
 
 Participants: consent -> instructions -> trials -> completion code. The resume link
 (``?token=...``) carries only the server-issued token and continues at the first unanswered
-trial. A crowd platform's id (``?PROLIFIC_PID=...``) is stored with the participant and
-never used to find anyone. Admins: ``?admin=1`` asks for ``VOID_STUDY_ADMIN_TOKEN``.
+trial. A crowd platform's id (``?PROLIFIC_PID=...``, or the study's ``external_id_params``)
+has one session: a repeated id continues it. Videos reach the page under per-session random
+names with salted bytes; the page says when they all play, and answers are timed from then.
+The completion page gives the code only. Admins: ``?admin=1`` asks for
+``VOID_STUDY_ADMIN_TOKEN`` (rate-limited, failures logged).
 
 The database URL comes from ``VOID_STUDY_DB``; the schema is brought to the newest
 migration when the app starts. Every answer is committed in the button's callback, before
@@ -26,7 +29,6 @@ from evaluate.study.store import AccessDenied, InvalidVote, StoreError, csv_text
 
 DB_ENV = "VOID_STUDY_DB"  # = manage.DB_ENV (manage imports subprocess machinery the app does not need)
 ADMIN_ENV = "VOID_STUDY_ADMIN_TOKEN"
-VIDEO_HEIGHT_PX = 240
 
 
 @st.cache_resource(show_spinner=False)
