@@ -179,3 +179,14 @@ def test_marked_region_is_tinted_and_outlined_only_there():
     inner = out[:, 5, 5].astype(int)
     assert inner[0, 0] > 100 and inner[0, 1] < 100  # tinted towards red
     assert (out[mask != quadmask.REMOVE] == 100).all()  # nothing else changes
+
+
+def test_later_sessions_of_one_platform_id_are_duplicates():
+    """Databases from before one-session-per-id can hold two sessions of one id: the first counts."""
+    people = [{"participant": p, "external_source": "PROLIFIC_PID", "external_id": x, "completed_at": "t", "votes": 0, "trials": 0}
+              for p, x in [(1, "a"), (2, "b"), (3, "a")]]
+    rows = quality.assess([], people, gold_min_accuracy=1.0)
+    assert [r["reasons"] for r in rows] == [[], [], ["duplicate"]]
+    assert rows[2]["notes"] == ["platform id already used by participant 1"]
+    assert quality.excluded(rows, include=set()) == {3: ["duplicate"]}
+    assert quality.excluded(rows, include={"duplicate"}) == {}
