@@ -7,6 +7,7 @@ locators pierce); the page script finds them through ``FIND_PLAYER``.
 from __future__ import annotations
 
 import filecmp
+import os
 import socket
 import subprocess
 import time
@@ -24,13 +25,21 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
 ]
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img" / "study"
+# Screenshots of the trial page go to a temporary folder; VOID_STUDY_SCREENSHOTS=docs/img/study
+# refreshes the README's pictures.
+SCREENSHOTS_ENV = "VOID_STUDY_SCREENSHOTS"
 METHOD_NAMES = ("oracle-removed", "oracle-hidden", "identity", "clean", "smear", "copy")
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (apt-get install chromium)"),
 ]
+
+
+def _shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _free_port() -> int:
@@ -191,8 +200,7 @@ def test_consent_votes_saved_cue_and_code_without_methods(stores, demo_study, sq
         state = page.evaluate(FIND_PLAYER)
         assert state["spread"] < 0.25, f"players drifted apart: {state['spread']:.3f} s"
         if k == 1:
-            DOCS_IMG.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(DOCS_IMG / "trial_desktop.png"))
+            page.screenshot(path=str(_shots(tmp_path) / "trial_desktop.png"))
         _vote_left_when_timed(page, store, k - 1)
         if k < n:
             page.get_by_text(f"Saved ({k} of {n} answered)").wait_for()  # the visible "saved" cue
@@ -279,7 +287,7 @@ def test_object_overlay_toggles(stores, demo_study, sqlite_url, serve, browser):
     assert page.evaluate(FIND_PLAYER)["visible"][:2] == [False, True]
 
 
-def test_mobile_vote_buttons_above_the_fold(stores, demo_study, sqlite_url, serve, browser):
+def test_mobile_vote_buttons_above_the_fold(stores, demo_study, sqlite_url, serve, browser, tmp_path):
     store = _demo_store(stores, demo_study, sqlite_url)
     base = serve(store)
     page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)
@@ -290,5 +298,5 @@ def test_mobile_vote_buttons_above_the_fold(stores, demo_study, sqlite_url, serv
         box = page.get_by_role("button", name=name).bounding_box()
         assert box is not None and box["y"] + box["height"] <= 844, f"{name} is below the first screen: {box}"
     assert page.evaluate("() => window.scrollY") == 0
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(DOCS_IMG / "trial_mobile.png"))
+    page.screenshot(path=str(_shots(tmp_path) / "trial_mobile.png"))
+    assert (_shots(tmp_path) / "trial_mobile.png").stat().st_size > 10_000
