@@ -27,8 +27,7 @@ import streamlit as st
 from evaluate.study import media
 from evaluate.study.store import AccessDenied, InvalidVote, StoreError, csv_text, open_store
 
-DB_ENV = "VOID_STUDY_DB"  # = manage.DB_ENV (manage imports subprocess machinery the app does not need)
-ADMIN_ENV = "VOID_STUDY_ADMIN_TOKEN"
+from evaluate.study.config import ADMIN_ENV, DB_ENV
 
 
 @st.cache_resource(show_spinner=False)

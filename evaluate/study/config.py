@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from void.configutil import check_writable
 from void.errors import ConfigError
 
 DEFAULT_DB = "sqlite:///study.db"
+# `void study serve` hands the app its database and admin token through these variables.
+DB_ENV = "VOID_STUDY_DB"
+ADMIN_ENV = "VOID_STUDY_ADMIN_TOKEN"
 DB_SCHEMES = ("sqlite", "postgresql")
 # Win rates against 0.5 for which the power analysis reports the judgments needed.
 DEFAULT_EFFECTS = [0.55, 0.6, 0.65, 0.7]
@@ -106,9 +110,7 @@ class StudyAnalyzeConfig:
 
     def __post_init__(self):
         self.db = check_db_url(self.db)
-        out = Path(self.out)
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {self.out}: exists and is not a directory")
+        check_writable(self.out)
         # Fewer resamples than this leave the 2.5% tails resting on a handful of draws.
         if self.bootstrap != 0 and self.bootstrap < 200:
             raise ConfigError(f"--bootstrap must be 0 (no intervals) or at least 200, got {self.bootstrap}")

@@ -15,13 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evaluate.study.config import StudyInitConfig, StudyServeConfig
+from evaluate.study.config import ADMIN_ENV, DB_ENV, StudyInitConfig, StudyServeConfig
 from void import deps
 from void.errors import ConfigError
 
 APP = Path(__file__).resolve().parent / "app.py"
-DB_ENV = "VOID_STUDY_DB"
-ADMIN_ENV = "VOID_STUDY_ADMIN_TOKEN"
 # Browsers play these in <video>; anything else would show a blank player in the study.
 PLAYABLE_CODECS = ("h264", "vp8", "vp9", "av1")
 
