@@ -81,3 +81,25 @@ class InferConfig:
     @property
     def method_name(self) -> str:
         return self.method or ("void-pass2" if self.pass2 else "void")
+
+
+EXPORT_FORMATS = ("webdataset", "hf")
+
+
+@dataclass
+class ExportConfig:
+    dataset: str = field(default="", metadata={"help": "dataset directory (ours, e.g. a benchmark subset)", "positional": True, "required": True})
+    format: str = field(default="webdataset", metadata={"help": "webdataset (tar shards) or hf (a Hugging Face datasets folder of parquet shards)", "choices": EXPORT_FORMATS})
+    out: str = field(default="", metadata={"help": "output folder", "short": "-o"})
+    samples_per_shard: int = field(default=64, metadata={"help": "samples per tar or parquet shard"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+
+    def __post_init__(self):
+        if not self.dataset:
+            raise ConfigError("export needs a DATASET directory")
+        if not self.out:
+            raise ConfigError("export needs --out")
+        if self.format not in EXPORT_FORMATS:
+            raise ConfigError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {self.format!r}")
+        if self.samples_per_shard < 1:
+            raise ConfigError(f"--samples-per-shard must be at least 1, got {self.samples_per_shard}")
