@@ -10,6 +10,7 @@ refines it:
 ``choices``     allowed values (checked by argparse, listed in ``--help``)
 ``parse``       a callable turning the command-line string into the field's value
 ``cli``         ``False`` hides the field from the command line
+``nargs``       for a list flag: take space-separated values (``"+"``) instead of a comma list
 
 Lists given as flags are comma separated (``--families collision,support``); booleans get
 ``--x/--no-x``.
@@ -84,6 +85,10 @@ def add_arguments(parser: argparse.ArgumentParser, config_cls: type) -> None:
             flags.insert(0, meta["short"])
         if tp is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
+        elif is_list and meta.get("nargs"):  # space separated: --bundles a.zip b.zip
+            kwargs["nargs"] = meta["nargs"]
+            kwargs["type"] = item_type
+            kwargs["metavar"] = meta.get("metavar", "FILE")
         elif is_list:
             kwargs["type"] = meta.get("parse", _comma_list(item_type))
             kwargs["metavar"] = meta.get("metavar", "A,B,...")
