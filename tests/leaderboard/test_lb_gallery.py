@@ -14,11 +14,9 @@ from benchdata import FAMILIES, build_tiny_bench, make_submission, rewrite_bundl
 from leaderboard import LeaderboardConfig, build
 from leaderboard.inputs import InputError
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+# the one Chromium fixture of the leaderboard tests (Playwright starts it with autoplay allowed)
+from test_lb_browser import chromium  # noqa: F401, E402
+
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +73,6 @@ def test_gallery_of_another_bench_is_refused(scored, tmp_path):
     (copy / "bench.json").write_text(json.dumps(info))
     with pytest.raises(InputError, match="the gallery would show other clips"):
         build(LeaderboardConfig(bundles=[str(b) for b in bundles], bench=str(copy), out=str(tmp_path / "s"), quiet=True, resamples=200))
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is absent (apt-get install chromium); never `playwright install`")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS + ["--autoplay-policy=no-user-gesture-required"])
-        yield browser
-        browser.close()
 
 
 @pytest.mark.browser
