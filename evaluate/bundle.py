@@ -130,4 +130,31 @@ def read_bundle(path: str | os.PathLike) -> Bundle:
         raise BundleError(f"{path}: missing {', '.join(missing)}")
     if list(data["rows"].get("columns", [])) != list(COLUMNS):
         raise BundleError(f"{path}: results columns {data['rows'].get('columns')} are not {list(COLUMNS)}")
+    col = COLUMNS.index("method")
+    others = {str(r[col]) for r in data["rows"]["data"]} - {str(data["card"].get("name"))}
+    if others:
+        raise BundleError(f"{path}: results rows name method(s) {', '.join(sorted(others))}, the card names {data['card'].get('name')!r}")
     return Bundle(path, data)
+
+
+def copy_with(src: str | os.PathLike, dst: str | os.PathLike, *, name: str | None = None, **fields: Any) -> Path:
+    """A copy of a bundle with top-level fields of ``bundle.json`` (and the card's name) replaced.
+
+    For relabelling a submission (the same method with other settings kept apart) and for
+    making bundles to test the leaderboard's refusals; previews are copied unchanged.
+    """
+    dst = Path(dst)
+    with atomic.atomic_path(dst) as tmp, zipfile.ZipFile(src) as zin, zipfile.ZipFile(tmp, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == BUNDLE_JSON:
+                body = json.loads(data)
+                body.update(fields)
+                if name is not None:
+                    body["card"]["name"] = name
+                    col = body["rows"]["columns"].index("method")
+                    for row in body["rows"]["data"]:
+                        row[col] = name
+                data = json.dumps(body, allow_nan=False).encode()
+            zout.writestr(item, data)
+    return dst

@@ -59,21 +59,3 @@ def score_tiny(bench: Path, pred: Path, out: Path) -> Path:
     assert score_submission(BenchScoreConfig(bench=str(bench), pred=str(pred), out=str(out), workers=1, progress=False)) == 0
     return out
 
-
-def rewrite_bundle(src: Path, dst: Path, **changes) -> Path:
-    """A copy of a bundle with top-level fields of bundle.json changed (previews kept)."""
-    import zipfile
-
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
-        for item in zin.infolist():
-            data = zin.read(item.filename)
-            if item.filename == "bundle.json":
-                body = json.loads(data)
-                for key, value in changes.items():
-                    if key == "card_name":
-                        body["card"]["name"] = value
-                    else:
-                        body[key] = value
-                data = json.dumps(body).encode()
-            zout.writestr(item, data)
-    return dst

@@ -9,7 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from benchdata import FAMILIES, build_tiny_bench, make_submission, rewrite_bundle, score_tiny, tiny_definition
+from benchdata import FAMILIES, build_tiny_bench, make_submission, score_tiny, tiny_definition
+
+from evaluate.bundle import copy_with
 
 from leaderboard import LeaderboardConfig, build
 from leaderboard.inputs import InputError
@@ -53,10 +55,10 @@ def test_bundles_merge_into_one_site_with_a_gallery(site, scored):
 
 def test_bundle_from_another_definition_is_refused(scored, tmp_path):
     _, (a, b) = scored
-    other = rewrite_bundle(b, tmp_path / "other.zip", definition_hash="0" * 64, version="v0")
+    other = copy_with(b, tmp_path / "other.zip", definition_hash="0" * 64, version="v0")
     with pytest.raises(InputError, match=r"other.zip was scored against v0 \(definition 0000000000000000\).*only comparable under one definition"):
         build(LeaderboardConfig(bundles=[str(a), str(other)], out=str(tmp_path / "s"), quiet=True, resamples=200))
-    twin = rewrite_bundle(b, tmp_path / "twin.zip", card_name="identity")
+    twin = copy_with(b, tmp_path / "twin.zip", name="identity")
     with pytest.raises(InputError, match="method 'identity' is in both"):
         build(LeaderboardConfig(bundles=[str(a), str(twin)], out=str(tmp_path / "s"), quiet=True, resamples=200))
     assert not (tmp_path / "s" / "index.html").exists()
