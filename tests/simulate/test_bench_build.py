@@ -118,3 +118,23 @@ def test_checksums_ignore_timings_but_not_content(built, tmp_path):
     after = bench_format.clip_checksums(clip)
     assert after["metadata"] != before["metadata"] and after["mask"] == before["mask"]
     assert np.all([len(v) == 64 for v in after.values()])
+
+
+def test_cli_refuses_v1_in_one_line_and_verify_exits_1_on_tampering(built, tmp_path):
+    import subprocess
+    import sys
+
+    from simulate.config import FAMILIES as REGISTERED
+
+    data, _ = definition.load("v1")
+    if all(f in REGISTERED for f in data["families"]):
+        pytest.skip("every v1 family is registered in this install")
+    run = subprocess.run([sys.executable, "-m", "void", "bench", "build", str(tmp_path / "v1"), "--limit", "1"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.startswith("void bench build: error: benchmark v1") and "not registered in simulate.families" in run.stderr
+    copy = shutil.copytree(built[0], tmp_path / "copy")
+    meta = copy / "long" / f"000002_{FAMILIES[2]}" / "metadata.json"
+    meta.write_text(meta.read_text().replace('"seed"', '"seed_edited"', 1))
+    run = subprocess.run([sys.executable, "-m", "void", "bench", "verify", str(copy), "--no-progress"], capture_output=True, text=True)
+    assert run.returncode == 1 and f"long/000002_{FAMILIES[2]}: metadata differ" in run.stdout
