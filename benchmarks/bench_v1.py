@@ -133,12 +133,16 @@ def main() -> None:
     p.add_argument("--work", required=True, help="scratch folder")
     p.add_argument("--bench", help="an existing benchmark build to score against (skips part 1)")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--parts", default="build,score,merge", help="comma list of the parts to run (merge needs score)")
     args = p.parse_args()
+    parts = set(args.parts.split(","))
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    bench_dir = Path(args.bench) if args.bench else build_part(work, args.workers)
-    bundle = score_part(work, bench_dir, args.workers)
-    merge_part(work, bundle)
+    bench_dir = Path(args.bench) if args.bench else build_part(work, args.workers) if "build" in parts else None
+    if "score" in parts and bench_dir is not None:
+        bundle = score_part(work, bench_dir, args.workers)
+        if "merge" in parts:
+            merge_part(work, bundle)
 
 
 if __name__ == "__main__":
