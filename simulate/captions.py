@@ -145,3 +145,21 @@ def caption(scene: SceneSpec, poses_removed: np.ndarray) -> str:
             text = f"{join([counted(n, c) for n, c in groups.items()])} {verb}"
         parts.append(text[0].upper() + text[1:] + tail)
     return " ".join(parts)
+
+
+def action(scene: SceneSpec, poses_full: np.ndarray) -> str | None:
+    """What the removed person does in the input video (None for scenes without people):
+    the family's sentence plus how the object they acted on moves, from the full run."""
+    said = scene.extras.get("action")
+    if not scene.people or not said:
+        return None
+    parts = [said]
+    for person in scene.people:
+        target = next((o for o in scene.objects if o.role == "target"), None)
+        if target is None:
+            continue
+        k = scene.index_of(target.id)
+        verb = motion_verb(target, poses_full[:, k], scene.family, _landed_on(scene, poses_full, k))
+        if verb and person.carried_id != target.id:
+            parts.append(f"The {target.name} {verb}.")
+    return " ".join(parts)

@@ -196,7 +196,9 @@ def clip_time(person: PersonSpec, t: float) -> float:
 
 
 def _wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
-    return np.r_[q[1:4], q[0]]
+    # some clips store quaternions a few percent off unit length (kick's ankles); pybullet
+    # would normalise them anyway
+    return np.r_[q[1:4], q[0]] / np.linalg.norm(q)
 
 
 def clip_frame(clip: Clip, tc: float) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:

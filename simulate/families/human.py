@@ -112,9 +112,11 @@ def _clear_of_body(obj: ObjectSpec, part_specs: list[ObjectSpec], poses: dict[in
     return True
 
 
-def sample_scene(rng: np.random.Generator, config) -> SceneSpec:
+def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> SceneSpec:
+    """A human scene; ``mode`` forces one of MODES (the draw is consumed either way)."""
     clip_len = duration_s(config)
-    mode = sampling.choice(rng, MODES)
+    drawn = sampling.choice(rng, MODES)
+    mode = mode or drawn
     clip_name = sampling.choice(rng, CLIPS[mode])
     person = _person(rng, mode, clip_name)
     colors, rough = _clothes(rng)
