@@ -68,6 +68,8 @@ class Clip:
     times_s: np.ndarray  # (F,) start time of each frame
     frames: np.ndarray  # (F, 44) as in the file
     loop: bool
+    root_q: np.ndarray  # (F, 4) the root quaternions, x y z w and of unit length
+    joints: tuple  # per JOINTS entry: (F, 4) unit x y z w quaternions or (F, 1) angles
 
     @property
     def duration_s(self) -> float:
@@ -104,7 +106,11 @@ def load_clip(name: str) -> Clip:
     if not np.isfinite(frames).all() or (frames[:-1, 0] <= 0).any():
         raise ClipError(f"{path}: frame durations must be positive and every value finite")
     times = np.r_[0.0, np.cumsum(frames[:-1, 0])]
-    return Clip(name, times, frames, name in LOOPING)
+    joints, col = [], 8
+    for _, _, dof in JOINTS:
+        joints.append(_wxyz_to_xyzw(frames[:, col:col + 4]) if dof == 4 else frames[:, col:col + 1].copy())
+        col += dof
+    return Clip(name, times, frames, name in LOOPING, _wxyz_to_xyzw(frames[:, 4:8]), tuple(joints))
 
 
 @functools.lru_cache(maxsize=1)
@@ -158,9 +164,10 @@ def qmul(a, b) -> np.ndarray:
 
 def rotate(q, v) -> np.ndarray:
     x, y, z, w = q
-    u = np.array([x, y, z])
-    v = np.asarray(v, float)
-    return v + 2 * np.cross(u, np.cross(u, v) + w * v)
+    a, b, c = v
+    # t = 2 u x v;  v' = v + w t + u x t  (written out: np.cross is slow on 3-vectors)
+    tx, ty, tz = 2 * (y * c - z * b), 2 * (z * a - x * c), 2 * (x * b - y * a)
+    return np.array([a + w * tx + y * tz - z * ty, b + w * ty + z * tx - x * tz, c + w * tz + x * ty - y * tx])
 
 
 def slerp(q0: np.ndarray, q1: np.ndarray, s: float) -> np.ndarray:
@@ -196,9 +203,10 @@ def clip_time(person: PersonSpec, t: float) -> float:
 
 
 def _wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
-    # some clips store quaternions a few percent off unit length (kick's ankles); pybullet
-    # would normalise them anyway
-    return np.r_[q[1:4], q[0]] / np.linalg.norm(q)
+    """(F, 4) w-first quaternions -> x y z w of unit length. Some clips store quaternions a
+    few percent off unit length (kick's ankles); pybullet would normalise them anyway."""
+    q = q[:, [1, 2, 3, 0]]
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
 def clip_frame(clip: Clip, tc: float) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -219,14 +227,8 @@ def clip_frame(clip: Clip, tc: float) -> tuple[np.ndarray, np.ndarray, list[np.n
     root = (1 - s) * a[1:4] + s * b[1:4]
     travel = clip.frames[-1, 1:4] - clip.frames[0, 1:4]
     root = root + cycles * np.array([travel[0], 0.0, travel[2]])
-    orn = slerp(_wxyz_to_xyzw(a[4:8]), _wxyz_to_xyzw(b[4:8]), s)
-    joints, col = [], 8
-    for _, _, dof in JOINTS:
-        if dof == 4:
-            joints.append(slerp(_wxyz_to_xyzw(a[col:col + 4]), _wxyz_to_xyzw(b[col:col + 4]), s))
-        else:
-            joints.append(np.array([(1 - s) * a[col] + s * b[col]]))
-        col += dof
+    orn = slerp(clip.root_q[i], clip.root_q[i + 1], s)
+    joints = [slerp(v[i], v[i + 1], s) if v.shape[1] == 4 else (1 - s) * v[i] + s * v[i + 1] for v in clip.joints]
     return root, orn, joints
 
 

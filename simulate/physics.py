@@ -239,6 +239,7 @@ class _Rig:
             elif floor is not None:  # feet in a clip may dip below the floor; the rig walks through it
                 p.setCollisionFilterPair(self.body, floor, link, -1, 0, physicsClientId=client)
         self.joints = [j for _, j, _ in humanoid.JOINTS]
+        self._last = None
 
     def hold_apart(self, body: int) -> None:
         """No collisions between the rig and the object it carries (it is held, not hit)."""
@@ -251,10 +252,10 @@ class _Rig:
         if not self.active:
             p.resetBaseVelocity(body, [0, 0, 0], [0, 0, 0], physicsClientId=c)
             return
-        pos, orn, joints = humanoid.pose_at(self.person, t)
+        pos, orn, joints = self._pose(t)
         p.resetBasePositionAndOrientation(body, pos.tolist(), orn.tolist(), physicsClientId=c)
         if velocities:
-            pos1, orn1, joints1 = humanoid.pose_at(self.person, t + dt)
+            pos1, orn1, joints1 = self._pose(t + dt)
             p.resetBaseVelocity(body, ((pos1 - pos) / dt).tolist(), _angular_velocity(orn, orn1, dt).tolist(), physicsClientId=c)
             vel = [
                 (_angular_velocity(np.zeros(3).tolist() + [1.0], humanoid.qmul(np.r_[-q0[:3], q0[3]], q1), dt)
@@ -274,6 +275,12 @@ class _Rig:
                 w = np.asarray(st[7])
                 v = np.asarray(st[6]) + np.cross(w, held[:3] - np.asarray(st[0]))
                 p.resetBaseVelocity(carried, v.tolist(), w.tolist(), physicsClientId=c)
+
+    def _pose(self, t: float):
+        # each step's end pose is the next step's start pose: compute it once
+        if self._last is None or self._last[0] != t:
+            self._last = (t, humanoid.pose_at(self.person, t))
+        return self._last[1]
 
     def link_frames(self) -> dict[int, np.ndarray]:
         out = {}
