@@ -191,6 +191,7 @@ def _add_object(p, client: int, obj: ObjectSpec) -> int:
     return body
 
 
+_IDENTITY = np.array([0.0, 0.0, 0.0, 1.0])
 RIG_LINK_MASS_KG = 50.0  # a played person is not slowed by what it kicks between resets
 
 
@@ -257,8 +258,9 @@ class _Rig:
         if velocities:
             pos1, orn1, joints1 = self._pose(t + dt)
             p.resetBaseVelocity(body, ((pos1 - pos) / dt).tolist(), _angular_velocity(orn, orn1, dt).tolist(), physicsClientId=c)
+            # a spherical joint's velocity is the rotation from q0 to q1 in the joint's own frame
             vel = [
-                (_angular_velocity(np.zeros(3).tolist() + [1.0], humanoid.qmul(np.r_[-q0[:3], q0[3]], q1), dt)
+                (_angular_velocity(_IDENTITY, humanoid.qmul(np.r_[-q0[:3], q0[3]], q1), dt)
                  if len(q0) == 4 else (q1 - q0) / dt).tolist()
                 for q0, q1 in zip(joints, joints1)
             ]

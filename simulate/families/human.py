@@ -61,7 +61,7 @@ def _clothes(rng) -> tuple[dict, dict]:
     return colors, rough
 
 
-def _person(rng, mode: str, clip_name: str) -> PersonSpec:
+def _person(rng, clip_name: str) -> PersonSpec:
     clip = humanoid.load_clip(clip_name)
     person = PersonSpec(
         index=0, clip=clip_name, speed=float(rng.uniform(0.8, 1.2)),
@@ -118,7 +118,7 @@ def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> S
     drawn = sampling.choice(rng, MODES)
     mode = mode or drawn
     clip_name = sampling.choice(rng, CLIPS[mode])
-    person = _person(rng, mode, clip_name)
+    person = _person(rng, clip_name)
     colors, rough = _clothes(rng)
     target = _target(rng, mode, 1, avoid={colors["shirt"][0]})
     parts = humanoid.parts(person, 2, colors, rough)

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("pybullet")
 
-from simulate import groundtruth, humanoid, meshes, physics  # noqa: E402
+from simulate import captions, groundtruth, humanoid, meshes, physics  # noqa: E402
 from simulate.families import human  # noqa: E402
 from simulate.pipeline import SampleTask, draw_rng, draw_scene, renderer_for  # noqa: E402
 from simulate.scene import CameraSpec, FloorSpec, LightSpec, PersonSpec, SceneSpec  # noqa: E402
@@ -96,6 +96,11 @@ def test_carried_object_moves_with_the_person_and_falls_without(make_config, tmp
     assert alone[3, 2] < start[2] - 0.05
     assert alone[-1, 2] < 0.3
     assert np.all(np.isnan(removed.poses[:, scene.index_of(person.part_ids[0])]))
+    # the action says what the person did; the caption (after removal) never mentions them
+    carried = scene.object(person.carried_id).name
+    assert captions.action(scene, full.poses).startswith("A person in a ")
+    text = captions.caption(scene, removed.poses)
+    assert "person" not in text and f"{carried} falls to the floor" in text.lower()
 
 
 @pytest.fixture(scope="module")
