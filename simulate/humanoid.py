@@ -154,8 +154,15 @@ def primitives() -> tuple[Primitive, ...]:
 
 
 def _rpy_quat(r: float, p: float, y: float) -> tuple[float, float, float, float]:
-    cr, sr, cp, sp, cy, sy = math.cos(r / 2), math.sin(r / 2), math.cos(p / 2), math.sin(p / 2), math.cos(y / 2), math.sin(y / 2)
-    return (sr * cp * cy - cr * sp * sy, cr * sp * cy + sr * cp * sy, cr * cp * sy - sr * sp * cy, cr * cp * cy + sr * sp * sy)
+    cr, sr = math.cos(r / 2), math.sin(r / 2)
+    cp, sp = math.cos(p / 2), math.sin(p / 2)
+    cy, sy = math.cos(y / 2), math.sin(y / 2)
+    return (
+        sr * cp * cy - cr * sp * sy,
+        cr * sp * cy + sr * cp * sy,
+        cr * cp * sy - sr * sp * cy,
+        cr * cp * cy + sr * sp * sy,
+    )
 
 
 def qmul(a, b) -> np.ndarray:
@@ -259,7 +266,9 @@ def root_path(person: PersonSpec, times) -> np.ndarray:
     return np.array([pose_at(person, float(t))[0] for t in times])
 
 
-def parts(person: PersonSpec, first_id: int, colors: dict[str, tuple[str, list[float]]], roughness: dict[str, float]) -> list[ObjectSpec]:
+def parts(
+    person: PersonSpec, first_id: int, colors: dict[str, tuple[str, list[float]]], roughness: dict[str, float]
+) -> list[ObjectSpec]:
     """One removed scene object per rig primitive, ids from ``first_id``; sets ``person.part_ids``.
 
     ``colors`` maps a garment (shirt, sleeve, trousers, shoes, skin) to (colour word, rgb).

@@ -218,7 +218,8 @@ class _Rig:
         with _quiet_stdout():  # the URDF importer prints a warning per joint without an axis (all spherical ones)
             self.body = p.loadURDF(
                 str(meshes.data_dir() / humanoid.URDF), [0, 0, PARK_DISTANCE_M], [0, 0, 0, 1],
-                globalScaling=humanoid.URDF_SCALE * person.scale, flags=p.URDF_MAINTAIN_LINK_ORDER, physicsClientId=client,
+                globalScaling=humanoid.URDF_SCALE * person.scale, flags=p.URDF_MAINTAIN_LINK_ORDER,
+                physicsClientId=client,
             )
         self.links = list(range(-1, p.getNumJoints(self.body, physicsClientId=client)))
         for name, j, _ in humanoid.JOINTS:
@@ -226,7 +227,10 @@ class _Rig:
             if got != name:
                 raise humanoid.ClipError(f"{humanoid.URDF}: joint {j} is {got!r}, expected {name!r}")
         parts = {o.id: o for o in scene.objects if o.part_of and o.part_of["person"] == person.index}
-        self.parts = [(pid, parts[pid].part_of["link"], np.asarray(parts[pid].part_of["offset"], float)) for pid in person.part_ids]
+        self.parts = [
+            (pid, parts[pid].part_of["link"], np.asarray(parts[pid].part_of["offset"], float))
+            for pid in person.part_ids
+        ]
         self.link_ids: dict[int, int] = {}
         for pid, link, _ in self.parts:
             self.link_ids.setdefault(link, pid)
@@ -257,7 +261,9 @@ class _Rig:
         p.resetBasePositionAndOrientation(body, pos.tolist(), orn.tolist(), physicsClientId=c)
         if velocities:
             pos1, orn1, joints1 = self._pose(t + dt)
-            p.resetBaseVelocity(body, ((pos1 - pos) / dt).tolist(), _angular_velocity(orn, orn1, dt).tolist(), physicsClientId=c)
+            p.resetBaseVelocity(
+                body, ((pos1 - pos) / dt).tolist(), _angular_velocity(orn, orn1, dt).tolist(), physicsClientId=c
+            )
             # a spherical joint's velocity is the rotation from q0 to q1 in the joint's own frame
             vel = [
                 (_angular_velocity(_IDENTITY, humanoid.qmul(np.r_[-q0[:3], q0[3]], q1), dt)
@@ -269,7 +275,9 @@ class _Rig:
             p.resetJointStatesMultiDof(body, self.joints, [j.tolist() for j in joints], physicsClientId=c)
         person = self.person
         if carried is not None and (person.release_s is None or t < person.release_s):
-            st = p.getLinkState(body, person.hand_link, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=c)
+            st = p.getLinkState(
+                body, person.hand_link, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=c
+            )
             hand = np.r_[st[4], st[5]]
             held = humanoid.compose(hand, person.grip)
             p.resetBasePositionAndOrientation(carried, held[:3].tolist(), held[3:].tolist(), physicsClientId=c)
@@ -300,7 +308,9 @@ class _Rig:
         return [np.asarray(s[0], float) for s in states]
 
 
-def play_person(scene: SceneSpec, person_index: int, times) -> tuple[np.ndarray, list[list[np.ndarray]], dict[int, np.ndarray]]:
+def play_person(
+    scene: SceneSpec, person_index: int, times
+) -> tuple[np.ndarray, list[list[np.ndarray]], dict[int, np.ndarray]]:
     """Play one person alone at ``times``: link frames ``(T, L, 7)`` (link order 0..L-1), the
     joint values read back from pybullet, and each part's poses ``(T, 7)`` by part id."""
     from void.deps import require

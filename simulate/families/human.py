@@ -79,7 +79,8 @@ def _target(rng, mode: str, oid: int, avoid: set[str]) -> ObjectSpec:
     if mode == "kick":
         shape = sampling.choice(rng, ("sphere", "cylinder", "box", "mesh"), p=[0.5, 0.15, 0.15, 0.2])
         mesh = sampling.choice(rng, ("duck", "teddy", "mug", "bunny")) if shape == "mesh" else None
-        obj = sampling.make_object(rng, oid, role="target", shape=shape, mesh_key=mesh, extent_m=(0.14, 0.26), avoid_colors=avoid)
+        obj = sampling.make_object(rng, oid, role="target", shape=shape, mesh_key=mesh, extent_m=(0.14, 0.26),
+                                   avoid_colors=avoid)
         return rest_on_floor(obj, (0.0, 0.0))
     if mode == "knock":
         obj = sampling.make_object(rng, oid, role="target", shape=sampling.choice(rng, ("box", "cylinder")),
@@ -95,7 +96,8 @@ def _target(rng, mode: str, oid: int, avoid: set[str]) -> ObjectSpec:
         return rest_on_floor(obj, (0.0, 0.0))
     shape = sampling.choice(rng, ("box", "cylinder", "mesh"), p=[0.4, 0.3, 0.3])
     mesh = sampling.choice(rng, ("duck", "mug", "teddy", "bunny")) if shape == "mesh" else None
-    obj = sampling.make_object(rng, oid, role="target", shape=shape, mesh_key=mesh, extent_m=(0.1, 0.16), avoid_colors=avoid)
+    obj = sampling.make_object(rng, oid, role="target", shape=shape, mesh_key=mesh, extent_m=(0.1, 0.16),
+                               avoid_colors=avoid)
     return rest_on_floor(obj, (0.0, 0.0))
 
 
@@ -186,7 +188,8 @@ def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> S
 
     # the camera sees the person from the start until a little after the interaction
     upto = min(len(times), int((max(t_meet, person.release_s or 0.0) + 0.5) / dt) + 1)
-    body = [links[k, j, :3] + [0, 0, extra] for k in range(0, upto, 2) for j, extra in ((2, 0.2 * person.scale), (5, 0), (11, 0))]
+    marks = ((2, 0.2 * person.scale), (5, 0.0), (11, 0.0))  # above the head link, the two feet
+    body = [links[k, j, :3] + [0, 0, extra] for k in range(0, upto, 2) for j, extra in marks]
     body += follow
     corridor = [(links[0, 0, :2], links[upto - 1, 0, :2], 0.45)]
     taken = [(np.asarray(target.position[:2]), sampling.footprint_radius(target) + 0.2)]
@@ -227,4 +230,5 @@ def _action(mode: str, clip: str, colors: dict, target: ObjectSpec, person: Pers
         return f"{who} {verb} {thing}."
     if mode == "knock":
         return f"{who} {VERBS[clip]} into {thing} and knocks it along the floor."
-    return f"{who} {VERBS[clip]} carrying {thing} in the {'right' if person.hand_link == humanoid.HANDS['right'] else 'left'} hand and drops it."
+    hand = "right" if person.hand_link == humanoid.HANDS["right"] else "left"
+    return f"{who} {VERBS[clip]} carrying {thing} in the {hand} hand and drops it."

@@ -127,9 +127,8 @@ def test_the_persons_shadow_is_marked_affected(rendered):
     # while hidden (same physics, the person not drawn, shadow included) equals the target:
     # the person's own shadow. It is darker in the input and marked 127.
     floor = (views.full.ids == 0) & (views.removed.ids == 0) & (views.hidden.ids == 0)
-    shadow = (
-        floor & np.any(views.full.rgb != views.removed.rgb, axis=-1) & np.all(views.hidden.rgb == views.removed.rgb, axis=-1)
-    )
+    differs = np.any(views.full.rgb != views.removed.rgb, axis=-1)
+    shadow = floor & differs & np.all(views.hidden.rgb == views.removed.rgb, axis=-1)
     assert shadow.sum() >= 10
     assert (mask[shadow] == 127).all()
     darker = views.full.rgb[shadow].astype(int).sum(-1) < views.removed.rgb[shadow].astype(int).sum(-1)
