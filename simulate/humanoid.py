@@ -47,6 +47,11 @@ HANDS = {"right": 8, "left": 14}  # the wrist links
 FEET = {"right": 5, "left": 11}  # the ankle links (the feet)
 # clips whose root keeps moving on when they wrap; the rest hold their last pose
 LOOPING = ("walk", "run", "jump", "dance_a", "dance_b", "spinkick", "roll")
+# caption verbs of the clips
+VERBS = {
+    "walk": "walks", "run": "runs", "kick": "kicks", "spinkick": "spins and kicks", "jump": "jumps along",
+    "dance_a": "dances", "dance_b": "dances", "punch": "punches", "roll": "rolls", "spin": "spins",
+}
 # y-up rig and clips -> z-up world: +90 degrees about x
 Y_UP_TO_Z_UP = (math.sin(math.pi / 4), 0.0, 0.0, math.cos(math.pi / 4))
 # which garment covers each link

@@ -97,6 +97,7 @@ class PersonSpec:
     hand_link: int | None = None
     grip: list[float] | None = None
     release_s: float | None = None
+    description: str = ""  # caption phrase, e.g. "a person in a red shirt and blue trousers"
 
 
 @dataclass

@@ -23,8 +23,8 @@ import math
 
 import numpy as np
 
-from simulate import humanoid, physics, sampling
-from simulate.families.common import Reject, add_distractors, duration_s, focus_points, rest_on_floor
+from simulate import captions, humanoid, physics, sampling
+from simulate.families.common import Reject, add_distractors, duration_s, focus_points, free_spot, rest_on_floor
 from simulate.scene import ObjectSpec, PersonSpec, SceneSpec
 
 NAME = "human"
@@ -32,7 +32,10 @@ INTERACTION = True
 MODES = ("kick", "knock", "carry")
 # running feet send things out of any frame that still shows the person: walking pace only
 CLIPS = {"kick": ("walk", "kick", "spinkick"), "knock": ("walk",), "carry": ("walk", "jump")}
-VERBS = {"walk": "walks", "run": "runs", "kick": "kicks", "spinkick": "spins and kicks", "jump": "jumps along"}
+VERBS = humanoid.VERBS
+BYSTANDER_P = 0.3  # draws with a second person, kept, dancing behind the scene
+BYSTANDER_CLIP = "dance_b"  # stays on the spot (0.14 m of drift over its 2.5 s)
+BYSTANDER_CLEARANCE_M = 0.8  # from every object and the acting person's path: dancing arms reach far
 TROUSERS = ("blue", "black", "gray", "brown", "teal", "white")
 SHOES = ("white", "black", "brown", "red")
 SKIN = ((0.80, 0.58, 0.45), (0.62, 0.42, 0.30), (0.42, 0.27, 0.18), (0.25, 0.16, 0.11), (0.90, 0.72, 0.60))
@@ -199,6 +202,12 @@ def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> S
     heading = person.heading_rad
     azimuth = heading + math.pi / 2 * (1 if rng.random() < 0.5 else -1) + float(rng.uniform(-0.5, 0.5))
     frames = np.arange(config.frames) / config.fps
+    people = [person]
+    if rng.random() < BYSTANDER_P:
+        path = [(links[0, 0, :2], links[-1, 0, :2], 0.45)]
+        other, seen = _bystander(rng, objects, people, azimuth, target, taken + [], path, times)
+        people.append(other)
+        body += seen
     extras = {
         "mode": mode,
         "clip": clip_name,
@@ -212,18 +221,57 @@ def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> S
             "hand": None if person.hand_link is None else hand,
             "release_s": person.release_s,
         },
+        "bystander": None if len(people) < 2 else {
+            "clip": people[1].clip, "speed": people[1].speed, "start_s": people[1].start_s,
+            "scale": people[1].scale, "heading_deg": math.degrees(people[1].heading_rad),
+            "root_path": [[round(float(v), 5) for v in p] for p in humanoid.root_path(people[1], frames)],
+            "description": people[1].description,
+        },
         "action": _action(mode, clip_name, colors, target, person),
     }
     scene = sampling.scene(
         rng, config, NAME, 0, objects, [o.id for o in parts], focus_points([target] + objects[before:], body),
         camera_azimuth=azimuth, elevation_deg=(8, 28), extras=extras,
     )
-    scene.people = [person]
+    scene.people = people
     return scene
 
 
+def _bystander(rng, objects, people, azimuth, target, taken, path, times) -> tuple[PersonSpec, list]:
+    """A kept person dancing on the spot behind the scene (from the camera), clear of everything.
+
+    Appends their parts to ``objects``; returns them and points the camera must see."""
+    colors, rough = _clothes(rng)
+    clip = humanoid.load_clip(BYSTANDER_CLIP)
+    other = PersonSpec(
+        index=len(people), clip=BYSTANDER_CLIP, speed=float(rng.uniform(0.8, 1.2)),
+        start_s=float(rng.uniform(0, clip.duration_s)), scale=float(rng.uniform(0.9, 1.1)),
+        heading_rad=float(azimuth + rng.uniform(-0.6, 0.6)),
+        description=_dressed(colors),
+    )
+    back = np.asarray(target.position[:2]) - np.array([math.cos(azimuth), math.sin(azimuth)]) * float(rng.uniform(1.0, 1.6))
+    spot = free_spot(rng, BYSTANDER_CLEARANCE_M, taken, center=back, r_range=(0.0, 0.5), segments=path)
+    other.position = [float(v) for v in spot]
+    parts = humanoid.parts(other, len(objects) + 1, colors, rough)
+    for o in parts:
+        o.role = "distractor"
+    objects += parts
+    draft = SceneSpec(family=NAME, seed=0, objects=objects, removed_ids=[], camera=None, light=None, floor=None,
+                      people=people + [other])
+    links, _, poses = physics.play_person(draft, other.index, times)
+    for o in parts:
+        o.position = [float(v) for v in poses[o.id][0, :3]]
+        o.orientation = [float(v) for v in poses[o.id][0, 3:]]
+    marks = ((2, 0.2 * other.scale), (5, 0.0), (11, 0.0), (8, 0.0), (14, 0.0))
+    return other, [links[k, j, :3] + [0, 0, extra] for k in range(0, len(times), 2) for j, extra in marks]
+
+
+def _dressed(colors: dict) -> str:
+    return f"a person in {captions.article(colors['shirt'][0] + ' shirt')} and {colors['trousers'][0]} trousers"
+
+
 def _action(mode: str, clip: str, colors: dict, target: ObjectSpec, person: PersonSpec) -> str:
-    who = f"A person in a {colors['shirt'][0]} shirt and {colors['trousers'][0]} trousers"
+    who = "A" + _dressed(colors)[1:]
     thing = f"the {target.name}"
     if mode == "kick":
         verb = "kicks" if clip in ("kick", "spinkick") else f"{VERBS[clip]} up and kicks"

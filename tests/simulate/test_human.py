@@ -145,3 +145,26 @@ def test_scene_and_physics_are_reproducible(make_config, tmp_path):
     np.testing.assert_array_equal(physics.simulate(a).poses, physics.simulate(b).poses)
     meta = a.extras["person"]
     assert len(meta["root_path"]) == len(meta["clip_frames"]) == config.frames
+
+
+def test_a_bystander_is_kept_and_plays_the_same_in_both_runs(make_config, tmp_path):
+    config = make_config(tmp_path, families=["human"], frames=8)
+    for seed in range(40):
+        try:
+            scene = human.sample_scene(draw_rng(seed, 0), config)
+        except human.Reject:
+            continue
+        if len(scene.people) == 2:
+            break
+    else:
+        raise AssertionError("no scene with a bystander in 40 seeds")
+    actor, bystander = scene.people
+    assert set(actor.part_ids) == set(scene.removed_ids) and not set(bystander.part_ids) & set(scene.removed_ids)
+    rows = [scene.index_of(i) for i in bystander.part_ids]
+    full = physics.simulate(scene)
+    removed = physics.simulate(scene, exclude_ids=scene.removed_ids)
+    assert np.isfinite(removed.poses[:, rows]).all()
+    np.testing.assert_array_equal(full.poses[:, rows], removed.poses[:, rows])
+    assert np.ptp(full.poses[:, rows, :3], axis=0).max() > 0.02  # they do move: they dance
+    text = captions.caption(scene, removed.poses)
+    assert text.endswith(f"{bystander.description[2:]} dances in the background.") and "person's" not in text
