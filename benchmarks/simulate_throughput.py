@@ -2,6 +2,7 @@
 
     python benchmarks/simulate_throughput.py            # 128x128x24 and 256x256x48
     python benchmarks/simulate_throughput.py --samples 10 --sizes 256x256x48
+    python benchmarks/simulate_throughput.py --samples 6 --sizes 256x256x48 --families human
 
 For each size it generates samples in this process (one worker, every family in turn) and
 splits the CPU time (this process, its GL driver threads and its ffmpeg children) into
@@ -49,7 +50,7 @@ def floor_cpu(out: Path, sid: str, config: SimulateConfig, scratch: Path) -> flo
     return cpu_seconds() - c0
 
 
-def run_size(width: int, height: int, frames: int, samples: int, workdir: Path) -> dict:
+def run_size(width: int, height: int, frames: int, samples: int, workdir: Path, families=FAMILIES) -> dict:
     out = workdir / f"bench_{width}x{height}x{frames}"
     config = SimulateConfig(out=str(out), resolution=(width, height), frames=frames, num_samples=samples, progress=False)
     # warm up the GL context and imports outside the measurement
@@ -59,7 +60,7 @@ def run_size(width: int, height: int, frames: int, samples: int, workdir: Path) 
     floor = 0.0
     done = 0
     for i in range(samples):
-        family = FAMILIES[i % len(FAMILIES)]
+        family = families[i % len(families)]
         task = SampleTask(str(out), sample_id(i, family), i, sample_seed(0, "train", i), family, config)
         result = run_sample(task)
         if result.get("error"):
@@ -72,6 +73,7 @@ def run_size(width: int, height: int, frames: int, samples: int, workdir: Path) 
     total = sum(totals.values())
     return {
         "size": f"{width}x{height}x{frames}",
+        "families": ",".join(families),
         "samples": done,
         **{k: totals[k] / max(done, 1) for k in STAGES},
         "total_s": total / max(done, 1),
@@ -84,7 +86,7 @@ def run_size(width: int, height: int, frames: int, samples: int, workdir: Path) 
 
 def print_table(rows: list[dict]) -> None:
     head = ["size", "n", "physics", "render", "mask", "encode", "total s", "pairs/CPU-min", "floor pairs/CPU-min", "total/floor"]
-    print("CPU seconds per paired sample (raster renderer, one worker)")
+    print(f"CPU seconds per paired sample (raster renderer, one worker; families {rows[0]['families']})")
     print(" | ".join(f"{h:>10}" for h in head))
     for r in rows:
         cells = [r["size"], r["samples"], *(f"{r[k]:.3f}" for k in STAGES), f"{r['total_s']:.3f}",
@@ -96,6 +98,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10, help="samples per size (families in turn)")
     parser.add_argument("--sizes", default="128x128x24,256x256x48", help="comma list of WxHxT")
+    parser.add_argument("--families", default=",".join(FAMILIES), help="comma list of families, in turn")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="void-sim-bench-"))
@@ -103,7 +106,7 @@ def main(argv=None) -> int:
     try:
         for spec in args.sizes.split(","):
             w, h, t = (int(v) for v in spec.lower().split("x"))
-            rows.append(run_size(w, h, t, args.samples, workdir))
+            rows.append(run_size(w, h, t, args.samples, workdir, [f.strip() for f in args.families.split(",")]))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print_table(rows)

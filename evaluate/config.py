@@ -157,3 +157,29 @@ class BaselineConfig:
             raise ConfigError(f"--cmd: unknown placeholder(s) {', '.join('{' + n + '}' for n in unknown)}; known: {', '.join('{' + n + '}' for n in COMMAND_FIELDS)}")
         if "out" not in names:
             raise ConfigError("--cmd must contain {out}: the folder where the command writes its frames")
+
+
+MASK_INPUTS = ("quadmask", "object-mask")
+METHOD_CARD_FIELDS = ("name", "version", "link", "parameters", "hardware", "runtime", "mask_input")
+
+
+@dataclass
+class BenchScoreConfig:
+    bench: str = field(default="", metadata={"help": "benchmark folder written by `void bench build`"})
+    pred: str = field(default="", metadata={"help": "submission folder: method.json and <subset>/<sample_id>.mp4 per clip"})
+    out: str = field(default="", metadata={"help": "results bundle file to write (one .zip)", "short": "-o"})
+    workers: int = field(default=0, metadata={"help": "parallel scoring processes (0: one per CPU core)"})
+    previews: bool = field(default=True, metadata={"help": "put small H.264 encodes of the videos in the bundle (the leaderboard gallery shows them)"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+
+    def __post_init__(self):
+        for flag, value in (("--bench", self.bench), ("--pred", self.pred), ("--out", self.out)):
+            if not value:
+                raise ConfigError(f"bench score needs {flag}")
+        check_folder(self.bench, "--bench", "write it with `void bench build`")
+        check_folder(self.pred, "--pred")
+        if Path(self.out).is_dir():
+            raise ConfigError(f"--out {self.out} is a directory; a results bundle is one file (e.g. {self.out}/method.zip)")
+        check_writable(Path(self.out).parent, "--out")
+        if self.workers < 0:
+            raise ConfigError(f"--workers must be 0 (auto) or more, got {self.workers}")

@@ -32,7 +32,7 @@ class BuildReport:
     csv: Path
     markdown: Path
     methods: list[str]
-    timings_s: dict[str, float] = field(default_factory=dict)  # load, bootstrap, plots, html
+    timings_s: dict[str, float] = field(default_factory=dict)  # load, bootstrap, plots, html (, gallery)
 
 
 def _figures(b: tables.Board, long, human, confidence: float) -> list[site.Figure]:
@@ -61,7 +61,14 @@ def build(config: LeaderboardConfig) -> BuildReport:
     """Score, rank, plot and write the site; returns the written paths and a timing split."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    results = inputs.load_results(config.results)
+    merged = None
+    if config.bundles:  # bundles from many machines become one results folder under the site
+        from leaderboard import bundles
+
+        merged = bundles.merge(config.bundles, Path(config.out))
+    results = inputs.load_results(merged.results if merged else config.results)
+    if merged:
+        results.notes[:0] = merged.notes
     study = inputs.load_study(config.study) if config.study else None
     timings["load"] = time.perf_counter() - start
 
@@ -108,9 +115,16 @@ def build(config: LeaderboardConfig) -> BuildReport:
         b, long, title=config.title, confidence=config.confidence, figures=figures, results=results,
         study=study, notes=notes, created=created, sections=sections,
     )
+    timings["html"] = time.perf_counter() - start
+    if merged:  # the gallery before index.html, which is written last
+        from leaderboard import gallery
+
+        start = time.perf_counter()
+        gallery.write(out, merged, config.bench, results.table, title=config.title)
+        page = gallery.link(page)
+        timings["gallery"] = time.perf_counter() - start
     index = out / INDEX_HTML
     _write(index, page)
-    timings["html"] = time.perf_counter() - start
 
     if not config.quiet:
         print(f"leaderboard: {len(b.methods)} methods, sorted by {b.sort_column.label}; wrote {out}/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from void.configutil import check_folder, check_writable
 from void.errors import ConfigError
@@ -15,7 +16,17 @@ DEFAULT_SORT = "cf_win"
 @dataclass
 class LeaderboardConfig:
     results: str = field(
-        metadata={"help": "results directory written by `void evaluate` (results.parquet, summary.json)"}
+        default="",
+        metadata={"help": "results directory written by `void evaluate` (results.parquet, summary.json); or --bundles"},
+    )
+    bundles: list[str] = field(
+        default_factory=list,
+        metadata={"help": "results bundles written by `void bench score`, merged into one site (all must share one "
+                          "benchmark definition); the site gets a video gallery", "nargs": "+"},
+    )
+    bench: str | None = field(
+        default=None,
+        metadata={"help": "with --bundles: the benchmark folder, so the gallery shows each clip's input, quadmask and ground truth"},
     )
     study: str | None = field(
         default=None,
@@ -41,7 +52,17 @@ class LeaderboardConfig:
     quiet: bool = field(default=False, metadata={"help": "do not print where the site was written"})
 
     def __post_init__(self):
-        check_folder(self.results, "--results", "write it with `void evaluate`")
+        if bool(self.results) == bool(self.bundles):
+            raise ConfigError("leaderboard needs either --results (a `void evaluate` folder) or --bundles (`void bench score` files)")
+        if self.results:
+            check_folder(self.results, "--results", "write it with `void evaluate`")
+        missing = [b for b in self.bundles if not Path(b).is_file()]
+        if missing:
+            raise ConfigError(f"--bundles: no such file {', '.join(missing)} (write bundles with `void bench score`)")
+        if self.bench is not None and not self.bundles:
+            raise ConfigError("--bench is for the gallery of a site built from --bundles")
+        if self.bench is not None:
+            check_folder(self.bench, "--bench", "a `void bench build` folder")
         if self.study is not None:
             if str(self.study).strip() == "":
                 self.study = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulate import sampling
+from simulate import humanoid, sampling
 from simulate.scene import SET_ROLES, ObjectSpec, SceneSpec
 from simulate.validation import rotation_deg
 
@@ -90,7 +90,7 @@ def _landed_on(scene: SceneSpec, poses: np.ndarray, k: int) -> ObjectSpec | None
         return None
     best, best_z = None, -np.inf
     for j, other in enumerate(scene.objects):
-        if j == k or not np.isfinite(poses[-1, j]).all():
+        if j == k or other.part_of or not np.isfinite(poses[-1, j]).all():
             continue
         p = poses[-1, j]
         near = np.linalg.norm(p[:2] - end[:2]) < sampling.footprint_radius(other) + sampling.footprint_radius(obj)
@@ -112,7 +112,10 @@ def _support_below(obj: ObjectSpec, others: list[ObjectSpec]) -> ObjectSpec | No
 
 def caption(scene: SceneSpec, poses_removed: np.ndarray) -> str:
     """The caption of the counterfactual video of ``scene``."""
-    kept = [(k, o) for k, o in enumerate(scene.objects) if o.id not in scene.removed_ids and o.role not in SET_ROLES]
+    # a kept person (a bystander) is one sentence of their own, not a list of body parts; set
+    # dressing (simulate.environments) is no subject
+    kept = [(k, o) for k, o in enumerate(scene.objects)
+            if o.id not in scene.removed_ids and not o.part_of and o.role not in SET_ROLES]
     floor = f"{floor_color(scene.floor.color)} {FLOOR.get(scene.floor.pattern, 'floor')}"
     setting = scene.extras.get("environment", {}).get("environment")
     if setting in SETTING:
@@ -156,4 +159,25 @@ def caption(scene: SceneSpec, poses_removed: np.ndarray) -> str:
                 verb = "stay standing" if movers else "stand in a row"
             text = f"{join([counted(n, c) for n, c in groups.items()])} {verb}"
         parts.append(text[0].upper() + text[1:] + tail)
+    for person in scene.people:
+        if person.description and not set(person.part_ids) & set(scene.removed_ids):
+            text = f"{person.description} {humanoid.VERBS.get(person.clip, 'moves')} in the background."
+            parts.append(text[0].upper() + text[1:])
+    return " ".join(parts)
+
+
+def action(scene: SceneSpec, poses_full: np.ndarray) -> str | None:
+    """What the removed person does in the input video (None for scenes without people):
+    the family's sentence plus how the object they acted on moves, from the full run."""
+    said = scene.extras.get("action")
+    if not scene.people or not said:
+        return None
+    parts = [said]
+    carried = {p.carried_id for p in scene.people}
+    target = next((o for o in scene.objects if o.role == "target"), None)
+    if target is not None and target.id not in carried:  # a dropped object's fall is in the sentence already
+        k = scene.index_of(target.id)
+        verb = motion_verb(target, poses_full[:, k], scene.family, _landed_on(scene, poses_full, k))
+        if verb:
+            parts.append(f"The {target.name} {verb}.")
     return " ".join(parts)

@@ -66,6 +66,13 @@ def _ids(scene: SceneSpec):
 def action_radius(scene: SceneSpec, center: np.ndarray, moving_margin_m: float = 0.35) -> float:
     """Radius about ``center`` that holds every object's start and keyframes, with room to move."""
     r = 0.3
+    if scene.people:  # a person's whole walk, arms' reach included
+        from simulate import humanoid
+
+        times = np.arange(scene.num_frames) / scene.fps
+        for person in scene.people:
+            path = humanoid.root_path(person, times)[:, :2]
+            r = max(r, float(np.linalg.norm(path - center, axis=1).max()) + 0.6 * person.scale + moving_margin_m)
     for o in scene.objects:
         if o.role in SET_ROLES:
             continue

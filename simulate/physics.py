@@ -12,18 +12,28 @@ without the early exit on the solver residual, which is shared by islands solved
 Kinematic actors (objects with keyframes) are heavy dynamic bodies whose pose and velocity
 are reset to the keyframe path before every step: the pose makes them follow the path
 exactly, the velocity lets contacts push and friction carry what touches them.
+
+People (``scene.people``) are the DeepMimic rig loaded from its URDF and played the same way:
+before every step its base and joints are reset to the clip's pose with the clip's velocities
+(:mod:`simulate.humanoid`). Their parts (scene objects with ``part_of``) have no body of
+their own; their poses are the rig's link frames composed with each part's offset. An object
+a person carries is reset into the hand every step until it is let go, so without the person
+it falls from the first frame.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulate import meshes
-from simulate.scene import Keyframe, ObjectSpec, SceneSpec
+from simulate import humanoid, meshes
+from simulate.scene import Keyframe, ObjectSpec, PersonSpec, SceneSpec
 
 FLOOR_ID = 0
 PARK_DISTANCE_M = 1000.0
@@ -69,17 +79,6 @@ class SimResult:
 # --------------------------------------------------------------------------- keyframes
 
 
-def _slerp(q0: np.ndarray, q1: np.ndarray, s: float) -> np.ndarray:
-    d = float(np.dot(q0, q1))
-    if d < 0:
-        q1, d = -q1, -d
-    if d > 0.9995:
-        q = q0 + s * (q1 - q0)
-        return q / np.linalg.norm(q)
-    theta = math.acos(d)
-    return (math.sin((1 - s) * theta) * q0 + math.sin(s * theta) * q1) / math.sin(theta)
-
-
 def keyframe_pose(keyframes: list[Keyframe], t: float) -> tuple[np.ndarray, np.ndarray]:
     """Position and quaternion of a keyframed actor at time ``t``.
 
@@ -95,7 +94,7 @@ def keyframe_pose(keyframes: list[Keyframe], t: float) -> tuple[np.ndarray, np.n
             s = (t - k0.time_s) / span
             s = s * s * (3 - 2 * s)
             p = (1 - s) * np.asarray(k0.position, float) + s * np.asarray(k1.position, float)
-            q = _slerp(np.asarray(k0.orientation, float), np.asarray(k1.orientation, float), s)
+            q = humanoid.slerp(np.asarray(k0.orientation, float), np.asarray(k1.orientation, float), s)
             return p, q
     return np.asarray(keys[-1].position, float), np.asarray(keys[-1].orientation, float)
 
@@ -192,6 +191,147 @@ def _add_object(p, client: int, obj: ObjectSpec) -> int:
     return body
 
 
+_IDENTITY = np.array([0.0, 0.0, 0.0, 1.0])
+RIG_LINK_MASS_KG = 50.0  # a played person is not slowed by what it kicks between resets
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence C-level writes to stdout (file descriptor 1) for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class _Rig:
+    """A person in one world: the rig multibody, played from its clip (or parked when excluded)."""
+
+    def __init__(self, p, client: int, scene: SceneSpec, person: PersonSpec, floor: int | None, exclude=()):
+        self.p, self.client, self.person = p, client, person
+        self.active = not set(person.part_ids) <= set(exclude)
+        with _quiet_stdout():  # the URDF importer prints a warning per joint without an axis (all spherical ones)
+            self.body = p.loadURDF(
+                str(meshes.data_dir() / humanoid.URDF), [0, 0, PARK_DISTANCE_M], [0, 0, 0, 1],
+                globalScaling=humanoid.URDF_SCALE * person.scale, flags=p.URDF_MAINTAIN_LINK_ORDER,
+                physicsClientId=client,
+            )
+        self.links = list(range(-1, p.getNumJoints(self.body, physicsClientId=client)))
+        for name, j, _ in humanoid.JOINTS:
+            got = p.getJointInfo(self.body, j, physicsClientId=client)[1].decode()
+            if got != name:
+                raise humanoid.ClipError(f"{humanoid.URDF}: joint {j} is {got!r}, expected {name!r}")
+        parts = {o.id: o for o in scene.objects if o.part_of and o.part_of["person"] == person.index}
+        self.parts = [
+            (pid, parts[pid].part_of["link"], np.asarray(parts[pid].part_of["offset"], float))
+            for pid in person.part_ids
+        ]
+        self.link_ids: dict[int, int] = {}
+        for pid, link, _ in self.parts:
+            self.link_ids.setdefault(link, pid)
+        self.part_ids = person.part_ids
+        for link in self.links:
+            p.changeDynamics(self.body, link, mass=RIG_LINK_MASS_KG, lateralFriction=0.8, restitution=0.0,
+                             linearDamping=0.0, angularDamping=0.0,
+                             activationState=p.ACTIVATION_STATE_DISABLE_SLEEPING, physicsClientId=client)
+            if not self.active:
+                p.setCollisionFilterGroupMask(self.body, link, 0, 0, physicsClientId=client)
+            elif floor is not None:  # feet in a clip may dip below the floor; the rig walks through it
+                p.setCollisionFilterPair(self.body, floor, link, -1, 0, physicsClientId=client)
+        self.joints = [j for _, j, _ in humanoid.JOINTS]
+        self._last = None
+
+    def hold_apart(self, body: int) -> None:
+        """No collisions between the rig and the object it carries (it is held, not hit)."""
+        for link in self.links:
+            self.p.setCollisionFilterPair(self.body, body, link, -1, 0, physicsClientId=self.client)
+
+    def drive(self, t: float, dt: float, carried: int | None = None, velocities: bool = True) -> None:
+        """Reset the rig (and what it holds) to the clip at time ``t``, moving as at ``t`` .. ``t + dt``."""
+        p, c, body = self.p, self.client, self.body
+        if not self.active:
+            p.resetBaseVelocity(body, [0, 0, 0], [0, 0, 0], physicsClientId=c)
+            return
+        pos, orn, joints = self._pose(t)
+        p.resetBasePositionAndOrientation(body, pos.tolist(), orn.tolist(), physicsClientId=c)
+        if velocities:
+            pos1, orn1, joints1 = self._pose(t + dt)
+            p.resetBaseVelocity(
+                body, ((pos1 - pos) / dt).tolist(), _angular_velocity(orn, orn1, dt).tolist(), physicsClientId=c
+            )
+            # a spherical joint's velocity is the rotation from q0 to q1 in the joint's own frame
+            vel = [
+                (_angular_velocity(_IDENTITY, humanoid.qmul(np.r_[-q0[:3], q0[3]], q1), dt)
+                 if len(q0) == 4 else (q1 - q0) / dt).tolist()
+                for q0, q1 in zip(joints, joints1)
+            ]
+            p.resetJointStatesMultiDof(body, self.joints, [j.tolist() for j in joints], vel, physicsClientId=c)
+        else:
+            p.resetJointStatesMultiDof(body, self.joints, [j.tolist() for j in joints], physicsClientId=c)
+        person = self.person
+        if carried is not None and (person.release_s is None or t < person.release_s):
+            st = p.getLinkState(
+                body, person.hand_link, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=c
+            )
+            hand = np.r_[st[4], st[5]]
+            held = humanoid.compose(hand, person.grip)
+            p.resetBasePositionAndOrientation(carried, held[:3].tolist(), held[3:].tolist(), physicsClientId=c)
+            if velocities:
+                w = np.asarray(st[7])
+                v = np.asarray(st[6]) + np.cross(w, held[:3] - np.asarray(st[0]))
+                p.resetBaseVelocity(carried, v.tolist(), w.tolist(), physicsClientId=c)
+
+    def _pose(self, t: float):
+        # each step's end pose is the next step's start pose: compute it once
+        if self._last is None or self._last[0] != t:
+            self._last = (t, humanoid.pose_at(self.person, t))
+        return self._last[1]
+
+    def link_frames(self) -> dict[int, np.ndarray]:
+        out = {}
+        for link in self.links[1:]:
+            st = self.p.getLinkState(self.body, link, computeForwardKinematics=1, physicsClientId=self.client)
+            out[link] = np.r_[st[4], st[5]]
+        return out
+
+    def part_poses(self) -> dict[int, np.ndarray]:
+        frames = self.link_frames()
+        return {pid: humanoid.compose(frames[link], off) for pid, link, off in self.parts}
+
+    def joint_values(self) -> list[np.ndarray]:
+        states = self.p.getJointStatesMultiDof(self.body, self.joints, physicsClientId=self.client)
+        return [np.asarray(s[0], float) for s in states]
+
+
+def play_person(
+    scene: SceneSpec, person_index: int, times
+) -> tuple[np.ndarray, list[list[np.ndarray]], dict[int, np.ndarray]]:
+    """Play one person alone at ``times``: link frames ``(T, L, 7)`` (link order 0..L-1), the
+    joint values read back from pybullet, and each part's poses ``(T, 7)`` by part id."""
+    from void.deps import require
+
+    p = require("pybullet")
+    client = p.connect(p.DIRECT)
+    try:
+        rig = _Rig(p, client, scene, scene.people[person_index], None)
+        frames, joints, parts = [], [], {pid: [] for pid in rig.part_ids}
+        for t in times:
+            rig.drive(float(t), 1.0, velocities=False)
+            lf = rig.link_frames()
+            frames.append([lf[k] for k in sorted(lf)])
+            joints.append(rig.joint_values())
+            for pid, pose in rig.part_poses().items():
+                parts[pid].append(pose)
+    finally:
+        p.disconnect(physicsClientId=client)
+    return np.asarray(frames), joints, {k: np.asarray(v) for k, v in parts.items()}
+
+
 def substeps_per_frame(scene: SceneSpec) -> int:
     return max(1, int(round(scene.physics_hz / scene.fps)))
 
@@ -210,10 +350,14 @@ def simulate(scene: SceneSpec, exclude_ids=()) -> SimResult:
     dt = 1.0 / (scene.fps * n_sub)
     client, floor = _new_world(p, scene, dt)
     try:
-        bodies = [_add_object(p, client, obj) for obj in scene.objects]
+        bodies = [None if obj.part_of else _add_object(p, client, obj) for obj in scene.objects]
         body_to_id = {floor: FLOOR_ID}
-        body_to_id.update({b: o.id for b, o in zip(bodies, scene.objects)})
+        body_to_id.update({b: o.id for b, o in zip(bodies, scene.objects) if b is not None})
+        rigs = [_Rig(p, client, scene, person, floor, exclude) for person in scene.people]
+        link_to_id = {(r.body, link): pid for r in rigs for link, pid in r.link_ids.items()}
         for k, (body, obj) in enumerate(zip(bodies, scene.objects)):
+            if body is None:
+                continue
             if obj.id in exclude:
                 p.setCollisionFilterGroupMask(body, -1, 0, 0, physicsClientId=client)
                 far = [PARK_DISTANCE_M + 10.0 * k, PARK_DISTANCE_M, PARK_DISTANCE_M]
@@ -223,22 +367,36 @@ def simulate(scene: SceneSpec, exclude_ids=()) -> SimResult:
                 # an actor sweeps along the floor without being stopped by it
                 p.setCollisionFilterPair(body, floor, -1, -1, 0, physicsClientId=client)
         actors = [(b, o) for b, o in zip(bodies, scene.objects) if o.kinematic and o.id not in exclude]
-        parked = [b for b, o in zip(bodies, scene.objects) if o.id in exclude]
+        parked = [b for b, o in zip(bodies, scene.objects) if o.id in exclude and b is not None]
 
         T, N = scene.num_frames, len(scene.objects)
         poses = np.full((T, N, 7), np.nan)
         contacts: dict[tuple[int, int], int] = {}
-        live = [k for k, o in enumerate(scene.objects) if o.id not in exclude]
+        live = [k for k, o in enumerate(scene.objects) if o.id not in exclude and bodies[k] is not None]
+        index = {o.id: k for k, o in enumerate(scene.objects)}
 
         def record(frame: int) -> None:
             for k in live:
                 pos, orn = p.getBasePositionAndOrientation(bodies[k], physicsClientId=client)
                 poses[frame, k, :3] = pos
                 poses[frame, k, 3:] = orn
+            for rig in rigs:
+                if rig.active:
+                    for pid, pose in rig.part_poses().items():
+                        poses[frame, index[pid]] = pose
 
         for b, obj in actors:
             pos, orn = keyframe_pose(obj.keyframes, 0.0)
             p.resetBasePositionAndOrientation(b, pos.tolist(), orn.tolist(), physicsClientId=client)
+        carried = {}
+        for rig in rigs:
+            held = rig.person.carried_id
+            if rig.active and held is not None and held not in exclude:
+                carried[rig] = bodies[index[held]]
+                rig.hold_apart(carried[rig])
+                a, b = rig.part_ids[0], held
+                contacts[(min(a, b), max(a, b))] = 0  # held from the first frame
+            rig.drive(0.0, 1.0 / scene.fps, carried.get(rig))
         record(0)
         step = 0
         for frame in range(1, T):
@@ -251,6 +409,8 @@ def simulate(scene: SceneSpec, exclude_ids=()) -> SimResult:
                     p.resetBaseVelocity(
                         b, ((p1 - p0) / dt).tolist(), _angular_velocity(q0, q1, dt).tolist(), physicsClientId=client
                     )
+                for rig in rigs:
+                    rig.drive(t0, dt, carried.get(rig))
                 for b in parked:  # parked bodies stay put instead of falling forever
                     p.resetBaseVelocity(b, [0, 0, 0], [0, 0, 0], physicsClientId=client)
                 p.stepSimulation(physicsClientId=client)
@@ -258,11 +418,14 @@ def simulate(scene: SceneSpec, exclude_ids=()) -> SimResult:
                 for c in p.getContactPoints(physicsClientId=client):
                     if c[1] == floor or c[2] == floor:  # resting contacts: many, and uninteresting
                         continue
-                    a, b = body_to_id[c[1]], body_to_id[c[2]]
+                    a = link_to_id.get((c[1], c[3]), body_to_id.get(c[1]))
+                    b = link_to_id.get((c[2], c[4]), body_to_id.get(c[2]))
                     contacts.setdefault((min(a, b), max(a, b)), frame)
             for b, obj in actors:  # the frame shows the actor where its path says it is
                 pos, orn = keyframe_pose(obj.keyframes, frame / scene.fps)
                 p.resetBasePositionAndOrientation(b, pos.tolist(), orn.tolist(), physicsClientId=client)
+            for rig in rigs:
+                rig.drive(frame / scene.fps, dt, carried.get(rig), velocities=False)
             record(frame)
     finally:
         p.disconnect(physicsClientId=client)

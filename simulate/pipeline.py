@@ -225,6 +225,7 @@ def _run_sample(task: SampleTask, rejections: Counter) -> dict:
         "touched_ids": sorted(full.touched_by(scene.removed_ids)),
         "first_contact_frame": full.first_contact(scene.removed_ids),
         "caption": text,
+        **({"action": act} if (act := captions.action(scene, full.poses)) else {}),
         "fps": float(config.fps),
         "num_frames": scene.num_frames,
         "width": scene.width,

@@ -67,6 +67,10 @@ class ObjectSpec:
     mesh_offset: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     rolling_friction: float = 0.0
     spinning_friction: float = 0.0
+    # a part of a person's body: {"person": index in SceneSpec.people, "link": rig link index,
+    # "offset": [x, y, z, qx, qy, qz, qw] of this shape in the link frame}. Physics makes no
+    # body of its own for it and reads its pose from the played rig (simulate.humanoid).
+    part_of: dict[str, Any] | None = None
     # Surface texture (simulate.textures kind; "" = plain colour): the raster renderer maps the
     # cached image, Cycles builds the matching procedural material. ``texture_m``: metres one
     # image repeat covers (0: the object's own size).
@@ -77,6 +81,33 @@ class ObjectSpec:
     @property
     def kinematic(self) -> bool:
         return bool(self.keyframes)
+
+
+@dataclass
+class PersonSpec:
+    """An articulated person playing a motion-capture clip kinematically (simulate.humanoid).
+
+    At scene time t the clip shows time ``start_s + speed * max(0, t - hold_s)``; its first
+    root position is put at ``position`` (x, y), turned by ``heading_rad`` about z, and the
+    whole rig is scaled by ``scale``. ``part_ids`` are the scene objects that draw it. A
+    carried object (``carried_id``) is held in the ``hand_link`` at the ``grip`` pose (link
+    frame) from the first frame until ``release_s`` (None: never let go).
+    """
+
+    index: int
+    clip: str
+    speed: float = 1.0
+    start_s: float = 0.0
+    hold_s: float = 0.0
+    position: list[float] = field(default_factory=lambda: [0.0, 0.0])
+    heading_rad: float = 0.0
+    scale: float = 1.0
+    part_ids: list[int] = field(default_factory=list)
+    carried_id: int | None = None
+    hand_link: int | None = None
+    grip: list[float] | None = None
+    release_s: float | None = None
+    description: str = ""  # caption phrase, e.g. "a person in a red shirt and blue trousers"
 
 
 @dataclass
@@ -140,6 +171,7 @@ class SceneSpec:
     gravity: float = -9.81
     background: list[float] = field(default_factory=lambda: [0.55, 0.62, 0.72])
     extras: dict[str, Any] = field(default_factory=dict)
+    people: list[PersonSpec] = field(default_factory=list)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -176,6 +208,7 @@ class SceneSpec:
             objects.append(ObjectSpec(**o))
         return cls(
             objects=objects,
+            people=[PersonSpec(**p) for p in data.pop("people", [])],
             camera=CameraSpec(**data.pop("camera")),
             light=LightSpec(**data.pop("light")),
             floor=FloorSpec(**data.pop("floor")),

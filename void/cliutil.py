@@ -14,6 +14,7 @@ refines it:
 ``required``    the flag must be given on the command line (the field keeps a default
                 so the Python API can still check it and name it in its own error)
 ``cli``         ``False`` hides the field from the command line
+``nargs``       for a list flag: take space-separated values (``"+"``) instead of a comma list
 
 Lists given as flags are comma separated (``--families collision,support``); booleans get
 ``--x/--no-x``.
@@ -103,6 +104,10 @@ def add_arguments(parser: argparse.ArgumentParser, config_cls: type) -> None:
             flags.insert(0, meta["short"])
         if tp is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
+        elif is_list and meta.get("nargs"):  # space separated: --bundles a.zip b.zip
+            kwargs["nargs"] = meta["nargs"]
+            kwargs["type"] = item_type
+            kwargs["metavar"] = meta.get("metavar", "FILE")
         elif is_list:
             kwargs["type"] = _user_parser(meta["parse"], flags[-1]) if "parse" in meta else _comma_list(item_type)
             kwargs["metavar"] = meta.get("metavar", "A,B,...")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from void.configutil import check_writable
+from void.configutil import check_folder, check_writable
 from void.constants import FLOW_METHODS
 from void.errors import ConfigError
 
@@ -120,3 +120,27 @@ class InferConfig:
         if self.void_parity:  # VOID's released weights run by VOID's recipe: the method "void"
             return "void" if self.pass2 else "void-pass1"
         return "void-pass2" if self.pass2 else "void"
+
+
+EXPORT_FORMATS = ("webdataset", "hf")
+
+
+@dataclass
+class ExportConfig:
+    dataset: str = field(default="", metadata={"help": "dataset directory (ours, e.g. a benchmark subset)", "positional": True, "required": True})
+    format: str = field(default="webdataset", metadata={"help": "webdataset (tar shards) or hf (a Hugging Face datasets folder of parquet shards)", "choices": EXPORT_FORMATS})
+    out: str = field(default="", metadata={"help": "output folder", "short": "-o"})
+    samples_per_shard: int = field(default=64, metadata={"help": "samples per tar or parquet shard"})
+    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+
+    def __post_init__(self):
+        if not self.dataset:
+            raise ConfigError("export needs a DATASET directory")
+        if not self.out:
+            raise ConfigError("export needs --out")
+        if self.format not in EXPORT_FORMATS:
+            raise ConfigError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {self.format!r}")
+        check_folder(self.dataset, "DATASET")
+        check_writable(self.out)
+        if self.samples_per_shard < 1:
+            raise ConfigError(f"--samples-per-shard must be at least 1, got {self.samples_per_shard}")

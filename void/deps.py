@@ -35,6 +35,8 @@ EXTRAS = {
     "matplotlib": ("leaderboard", "leaderboard plots"),
     "yaml": ("study", "YAML study configs"),
     "playwright": ("test", "browser tests"),
+    "webdataset": ("export", "WebDataset tar shards"),
+    "datasets": ("export", "Hugging Face datasets"),
 }
 
 

@@ -12,8 +12,10 @@ Writes (atomically) into ``--out``:
 * ``votes.csv`` - the raw votes (participant tokens are never exported).
 
 Gold trials (a known-bad result against a known-good one) are attention checks: they never
-enter the scores, and participants whose gold accuracy is below the study's threshold are
-excluded (and listed).
+enter the scores. Participants are excluded, with the reason printed, when their session is
+incomplete, repeats a platform id, fails the gold trials or carries an answer-quality flag
+(:mod:`quality`); ``--include-incomplete``, ``--include-duplicates``,
+``--include-failed-gold`` and ``--include-flagged`` keep them.
 """
 
 from __future__ import annotations
@@ -41,22 +43,6 @@ def _nan_to_none(x: Any) -> Any:
     if isinstance(x, list):
         return [_nan_to_none(v) for v in x]
     return x
-
-
-def gold_exclusions(votes: list[dict], threshold: float, enabled: bool) -> tuple[set[int], list[dict]]:
-    """Participants whose gold accuracy is below ``threshold`` (with their scores)."""
-    per: dict[int, list[bool]] = {}
-    for v in votes:
-        if v["kind"] == "gold":
-            per.setdefault(v["participant"], []).append(bool(v["correct"]))
-    report, excluded = [], set()
-    for p, answers in sorted(per.items()):
-        acc = sum(answers) / len(answers)
-        failed = acc < threshold
-        report.append({"participant": p, "gold_correct": sum(answers), "gold_total": len(answers), "accuracy": acc, "failed": failed})
-        if failed and enabled:
-            excluded.add(p)
-    return excluded, report
 
 
 def method_table(study, main: list[dict], bt: dict[str, tuple[float, float, float]]) -> list[dict[str, Any]]:
@@ -150,21 +136,35 @@ def bradley_terry(study, main: list[dict], resamples: int, seed: int) -> tuple[d
     return scores, info
 
 
-def agreement(main: list[dict]) -> dict[str, Any]:
+def agreement(main: list[dict], resamples: int, seed: int, raters_target: int) -> dict[str, Any]:
     from evaluate.study import stats
 
     labels: dict[int, dict[int, str]] = {}
     for v in main:
         labels.setdefault(v["item_id"], {})[v["participant"]] = "<tie>" if v["tie"] else v["choice"]
-    return {"statistic": "Krippendorff's alpha (nominal), over comparisons judged by 2+ participants", **stats.krippendorff_nominal(labels)}
+    return {"statistic": "Krippendorff's alpha (nominal), over comparisons judged by 2+ participants",
+            "raters_target": raters_target, "units_at_target": sum(len(r) >= raters_target for r in labels.values()),
+            **stats.krippendorff_bootstrap(labels, resamples, seed)}
+
+
+def include_set(config: StudyAnalyzeConfig) -> set[str]:
+    flags = {"incomplete": config.include_incomplete, "duplicate": config.include_duplicates,
+             "failed-gold": config.include_failed_gold, "flagged": config.include_flagged}
+    return {k for k, on in flags.items() if on}
 
 
 def compute(study, votes: list[dict], participants: list[dict], config: StudyAnalyzeConfig) -> dict[str, Any]:
     """Everything analysis.json holds, from exported votes (pure: no I/O)."""
     from evaluate.study import stats
 
+    from evaluate.study import quality
+
     threshold = study.gold_min_accuracy if config.gold_min_accuracy is None else config.gold_min_accuracy
-    excluded, gold_report = gold_exclusions(votes, threshold, config.exclude_failed_gold)
+    rules = quality.FlagRules(config.flag_min_answers, config.flag_position_p, config.flag_run_length, config.flag_fast_share)
+    assessment = quality.assess(votes, participants, threshold, rules)
+    dropped = quality.excluded(assessment, include_set(config))
+    excluded = set(dropped)
+    by_reason = {r: sum(r in why for why in dropped.values()) for r in quality.REASONS}
     main_all = [v for v in votes if v["kind"] == "main"]
     main = [v for v in main_all if v["participant"] not in excluded]
     bt, bt_info = bradley_terry(study, main, config.bootstrap, config.seed)
@@ -184,12 +184,13 @@ def compute(study, votes: list[dict], participants: list[dict], config: StudyAna
             "ties_included": sum(v["tie"] for v in main),
             "external_ids_with_several_sessions": len(ext) - len(set(ext)),
         },
-        "exclusions": {"gold_min_accuracy": threshold, "enabled": config.exclude_failed_gold,
-                       "excluded": sorted(excluded), "gold": gold_report},
+        "exclusions": {"gold_min_accuracy": threshold, "included_anyway": sorted(include_set(config)),
+                       "by_reason": by_reason, "excluded": sorted(excluded),
+                       "participants": assessment, "flag_rules": rules.__dict__},
         "methods": method_table(study, main, bt),
         "pairs": pair_table(study, main, config.alpha),
         "bradley_terry": bt_info,
-        "agreement": agreement(main),
+        "agreement": agreement(main, config.bootstrap, config.seed, study.repeat_raters or 2),
         "power_analysis": {
             "test": "two-sided binomial test of a pairwise win rate against 0.5: judgments_needed by the normal "
                     "approximation on Cohen's h (statsmodels), judgments_needed_exact for scipy's exact test",
@@ -224,9 +225,21 @@ def format_table(result: dict[str, Any]) -> str:
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
     c, a = result["counts"], result["agreement"]
     alpha = "n/a" if a["alpha"] is None else f"{a['alpha']:.3f}"
-    footer = (f"{c['included']} participants included ({c['excluded']} excluded by gold trials), "
-              f"{c['votes_main_included']} judgments; Krippendorff's alpha {alpha} over {a['units']} comparisons")
-    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, body), footer])
+    if a["alpha"] is not None and a.get("ci_low") is not None:
+        alpha += f" [{a['ci_low']:.3f}, {a['ci_high']:.3f}]"
+    ex = result["exclusions"]
+    why = ", ".join(f"{n} {r}" for r, n in ex["by_reason"].items() if n) or "none"
+    kept = ", ".join(ex["included_anyway"])
+    footer = [
+        f"{c['included']} participants included, {c['excluded']} excluded ({why})" + (f"; kept on request: {kept}" if kept else ""),
+        f"{c['votes_main_included']} judgments; Krippendorff's alpha {alpha} over {a['units']} comparisons "
+        f"({a['units_at_target']} judged by {a['raters_target']}+ people)",
+    ]
+    for row in ex["participants"]:
+        if row["participant"] in ex["excluded"]:
+            detail = "; ".join(row["notes"] + row["flags"])
+            footer.append(f"  excluded participant {row['participant']}: {', '.join(r for r in row['reasons'] if r not in ex['included_anyway'])} ({detail})")
+    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, body), *footer])
 
 
 def analyze(config: StudyAnalyzeConfig) -> int:
@@ -246,6 +259,10 @@ def analyze(config: StudyAnalyzeConfig) -> int:
     table = pd.DataFrame(result["methods"], columns=PREFERENCE_COLUMNS)
     for col in ("best_selected", "best_shown"):
         table[col] = table[col].astype("Int64")
+    from evaluate.study.store import neutralize
+
+    for col in table.columns[table.dtypes == object]:
+        table[col] = table[col].map(neutralize)
     with atomic.atomic_path(out / "preference.csv") as tmp:
         table.to_csv(tmp, index=False)
     atomic.write_json(out / "analysis.json", result)

@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from void.configutil import check_writable
 from void.errors import ConfigError
 
 DEFAULT_DB = "sqlite:///study.db"
+# `void study serve` hands the app its database and admin token through these variables.
+DB_ENV = "VOID_STUDY_DB"
+ADMIN_ENV = "VOID_STUDY_ADMIN_TOKEN"
 DB_SCHEMES = ("sqlite", "postgresql")
 # Win rates against 0.5 for which the power analysis reports the judgments needed.
 DEFAULT_EFFECTS = [0.55, 0.6, 0.65, 0.7]
@@ -73,8 +77,25 @@ class StudyAnalyzeConfig:
         default=1000, metadata={"help": "bootstrap resamples over participants for the Bradley-Terry intervals"}
     )
     seed: int = field(default=0, metadata={"help": "bootstrap seed; the same seed gives the same intervals"})
-    exclude_failed_gold: bool = field(
-        default=True, metadata={"help": "drop participants whose gold-trial accuracy is below the study's threshold"}
+    include_incomplete: bool = field(
+        default=False, metadata={"help": "count participants who left before answering every trial (excluded by default)"}
+    )
+    include_duplicates: bool = field(
+        default=False, metadata={"help": "count later sessions of a platform id that already had one (excluded by default)"}
+    )
+    include_failed_gold: bool = field(
+        default=False, metadata={"help": "count participants whose gold-trial accuracy is below the threshold (excluded by default)"}
+    )
+    include_flagged: bool = field(
+        default=False, metadata={"help": "count participants with answer-quality flags: position bias, straight-lining, too fast"}
+    )
+    flag_min_answers: int = field(default=6, metadata={"help": "decisive answers needed before position bias is judged"})
+    flag_position_p: float = field(
+        default=0.001, metadata={"help": "position-bias flag: binomial p-value of the most used screen position against chance"}
+    )
+    flag_run_length: int = field(default=10, metadata={"help": "straight-lining flag: the same answer this many times in a row"})
+    flag_fast_share: float = field(
+        default=0.5, metadata={"help": "too-fast flag: share of answers given sooner than the clip's length after playback start"}
     )
     gold_min_accuracy: float | None = field(
         default=None, metadata={"help": "override the study's gold accuracy threshold (0..1)"}
@@ -89,14 +110,18 @@ class StudyAnalyzeConfig:
 
     def __post_init__(self):
         self.db = check_db_url(self.db)
-        out = Path(self.out)
-        if out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {self.out}: exists and is not a directory")
+        check_writable(self.out)
         # Fewer resamples than this leave the 2.5% tails resting on a handful of draws.
         if self.bootstrap != 0 and self.bootstrap < 200:
             raise ConfigError(f"--bootstrap must be 0 (no intervals) or at least 200, got {self.bootstrap}")
         if self.seed < 0:
             raise ConfigError(f"--seed must be >= 0, got {self.seed}")
+        if not 0.0 < self.flag_position_p < 1.0:
+            raise ConfigError(f"--flag-position-p must be in (0, 1), got {self.flag_position_p}")
+        if not 0.0 < self.flag_fast_share <= 1.0:
+            raise ConfigError(f"--flag-fast-share must be in (0, 1], got {self.flag_fast_share}")
+        if self.flag_min_answers < 1 or self.flag_run_length < 2:
+            raise ConfigError("--flag-min-answers must be >= 1 and --flag-run-length >= 2")
         if self.gold_min_accuracy is not None and not 0.0 <= self.gold_min_accuracy <= 1.0:
             raise ConfigError(f"--gold-min-accuracy must be in [0, 1], got {self.gold_min_accuracy}")
         if not 0.0 < self.alpha < 0.5:

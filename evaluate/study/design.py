@@ -19,8 +19,13 @@ A study config, paths relative to the file::
     completion:
       code: C1ABCDEF              # a crowd platform's fixed code; omit for per-participant codes
       redirect_url: https://app.prolific.com/submissions/complete?cc={code}
-    external_id_params: [PROLIFIC_PID]    # query parameters stored (never trusted) as ids
-    min_response_s: 1.0           # votes sooner than this after a trial shows are refused
+    external_id_params: [PROLIFIC_PID]    # query parameters naming a platform id: one session per id
+    platform_params: {study_id: STUDY_ID, session_id: SESSION_ID}   # also stored (Prolific's names)
+    repeat:                       # a share of each participant's trials repeats comparisons that
+      share: 0.25                 # others judged, until each has `raters` judgments: agreement
+      raters: 3                   # (Krippendorff's alpha) is then measured
+    show_mask: true               # outline and tint the object to remove on the Original (toggle)
+    min_response_s: 1.0           # votes sooner than this after playback starts are refused
     seed: 0
 
 Nothing here touches the database or Streamlit: :mod:`store` persists the definition and
@@ -64,8 +69,9 @@ EXTERNAL_ID_PARAMS = ("PROLIFIC_PID", "workerId", "participant_id")
 KNOWN_KEYS = {
     "name", "predictions", "inputs", "methods", "samples", "design", "allow_tie", "candidates",
     "trials_per_participant", "gold", "completion", "external_id_params", "min_response_s",
-    "seed", "question", "consent", "instructions", "minutes",
+    "seed", "question", "consent", "instructions", "minutes", "platform_params", "repeat", "show_mask",
 }
+PLATFORM_PARAMS = {"study_id": "STUDY_ID", "session_id": "SESSION_ID"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class SampleSpec:
     sample_id: str
     source: str  # absolute path of the browser-playable input video
     videos: dict[str, str] = field(default_factory=dict)  # method -> absolute path
+    mask: str | None = None  # the quadmask video (its 0 region is outlined on the Original)
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,10 @@ class StudyDefinition:
     inputs: str
     methods: list[MethodSpec]
     samples: list[SampleSpec]
+    platform_params: dict[str, str] = field(default_factory=lambda: dict(PLATFORM_PARAMS))
+    repeat_share: float = 0.0
+    repeat_raters: int = 0
+    show_mask: bool = True
 
     @property
     def studied(self) -> list[str]:
@@ -259,6 +270,20 @@ def parse(raw: Mapping[str, Any], base: Path, source: str = "study config") -> S
         except (KeyError, IndexError, ValueError) as exc:
             raise _err(source, "completion.redirect_url", f"only the {{code}} placeholder is filled in ({exc!r})") from None
 
+    platform = raw.get("platform_params", PLATFORM_PARAMS)
+    if not isinstance(platform, dict) or set(platform) - set(PLATFORM_PARAMS) or not all(isinstance(v, str) and v for v in platform.values()):
+        raise _err(source, "platform_params", f"expected a mapping of {', '.join(PLATFORM_PARAMS)} to query parameter names, got {platform!r}")
+    repeat = raw.get("repeat") or {}
+    if not isinstance(repeat, dict) or set(repeat) - {"share", "raters"}:
+        raise _err(source, "repeat", f"expected a mapping with share and raters, got {repeat!r}")
+    repeat_share = _number(repeat, "share", 0.25 if repeat else 0.0, float, source, lo=0.0, hi=1.0)
+    repeat_raters = _number(repeat, "raters", 3 if repeat else 0, int, source, lo=0)
+    if repeat and repeat_raters < 2:
+        raise _err(source, "repeat.raters", f"agreement needs at least 2 raters per comparison, got {repeat_raters}")
+    show_mask = raw.get("show_mask", True)
+    if not isinstance(show_mask, bool):
+        raise _err(source, "show_mask", f"expected true or false, got {show_mask!r}")
+
     minutes = _number(raw, "minutes", max(1, round((trials + gold_trials) * 20 / 60)), int, source, lo=1)
     return StudyDefinition(
         name=str(raw.get("name") or Path(source).stem),
@@ -282,6 +307,10 @@ def parse(raw: Mapping[str, Any], base: Path, source: str = "study config") -> S
         inputs=str(inputs_root),
         methods=methods,
         samples=samples,
+        platform_params=dict(platform),
+        repeat_share=repeat_share,
+        repeat_raters=repeat_raters,
+        show_mask=show_mask,
     )
 
 
@@ -313,11 +342,12 @@ def _method_folders(entries: Any, pred: Path, source: str) -> dict[str, Path]:
     return out
 
 
-def source_videos(inputs: Path) -> dict[str, Path]:
-    """sample id -> browser-playable input video (h264 ``rgb_full.mp4`` of a dataset dir)."""
+def source_videos(inputs: Path) -> dict[str, tuple[Path, Path | None]]:
+    """sample id -> (browser-playable input video, quadmask video) (h264 ``rgb_full.mp4``
+    of a dataset dir, or VOID's ``input_video.mp4`` and ``quadmask_0.mp4``)."""
     if formats.is_dataset_dir(inputs):
-        return {ref.sample_id: ref.video_path("full", lossless=False) for ref in formats.Dataset(inputs)}
-    return {s.sample_id: s.video_path for s in formats.iter_inputs(inputs)}
+        return {ref.sample_id: (ref.video_path("full", lossless=False), ref.mask_path) for ref in formats.Dataset(inputs)}
+    return {s.sample_id: (s.video_path, s.mask_path) for s in formats.iter_inputs(inputs)}
 
 
 def _samples(wanted: Any, inputs: Path, methods: list[MethodSpec], source: str) -> list[SampleSpec]:
@@ -340,10 +370,11 @@ def _samples(wanted: Any, inputs: Path, methods: list[MethodSpec], source: str) 
         raise _err(source, "samples", f"expected 'all' or a list of sample ids, got {wanted!r}")
     out = []
     for sid in ids:
-        src = sources[sid]
+        src, mask = sources[sid]
         if not src.is_file():
             raise _err(source, "samples", f"missing source video {src}")
-        out.append(SampleSpec(sid, str(src.resolve()), {m: str(have[m][sid].resolve()) for m in have}))
+        mask_path = str(mask.resolve()) if mask is not None and mask.is_file() else None
+        out.append(SampleSpec(sid, str(src.resolve()), {m: str(have[m][sid].resolve()) for m in have}, mask_path))
     return out
 
 
@@ -387,15 +418,25 @@ def assign_trials(
     n_main: int,
     n_gold: int,
     seed: int,
+    repeat_share: float = 0.0,
+    repeat_raters: int = 0,
 ) -> list[tuple[int, list[int]]]:
     """One participant's trials: ``[(item id, method ids in screen order), ...]`` in order.
 
-    Main items are the least-judged so far (ties broken at random), so judgments spread
-    evenly and each comparison collects several raters for the agreement statistic. Trial
-    order and left/right (screen) order are shuffled with the participant's seed.
+    With ``repeat_share``, that share of the main trials completes comparisons others have
+    judged but fewer than ``repeat_raters`` times (the nearest to complete first), so the
+    study accumulates comparisons judged by ``repeat_raters`` people at a steady rate. The
+    other main items are the least-judged so far (ties broken at random), so judgments
+    spread evenly. Trial order and left/right (screen) order are shuffled with the
+    participant's seed.
     """
     rng = random.Random(seed)
-    ranked = sorted(main_items, key=lambda i: (counts.get(i, 0), rng.random()))
-    chosen = ranked[:n_main] + rng.sample(list(gold_items), min(n_gold, len(gold_items)))
+    tiebreak = {i: rng.random() for i in main_items}
+    n_repeat = min(n_main, round(repeat_share * n_main)) if repeat_raters >= 2 else 0
+    partial = sorted((i for i in main_items if 0 < counts.get(i, 0) < repeat_raters), key=lambda i: (-counts.get(i, 0), tiebreak[i]))
+    repeated = partial[:n_repeat]
+    taken = set(repeated)
+    ranked = sorted((i for i in main_items if i not in taken), key=lambda i: (counts.get(i, 0), tiebreak[i]))
+    chosen = repeated + ranked[: n_main - len(repeated)] + rng.sample(list(gold_items), min(n_gold, len(gold_items)))
     rng.shuffle(chosen)
     return [(item, rng.sample(list(item_methods[item]), len(item_methods[item]))) for item in chosen]

@@ -15,13 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evaluate.study.config import StudyInitConfig, StudyServeConfig
+from evaluate.study.config import ADMIN_ENV, DB_ENV, StudyInitConfig, StudyServeConfig
 from void import deps
 from void.errors import ConfigError
 
 APP = Path(__file__).resolve().parent / "app.py"
-DB_ENV = "VOID_STUDY_DB"
-ADMIN_ENV = "VOID_STUDY_ADMIN_TOKEN"
 # Browsers play these in <video>; anything else would show a blank player in the study.
 PLAYABLE_CODECS = ("h264", "vp8", "vp9", "av1")
 
@@ -83,7 +81,10 @@ def init_study(config: StudyInitConfig) -> int:
         f"  design {study.design}: {len(study.studied)} methods ({', '.join(study.studied)}), "
         f"{len(study.samples)} samples, {n_main} comparisons, {len(items) - n_main} gold comparisons\n"
         f"  each participant: {study.trials_per_participant} trials + {study.gold_trials} gold\n"
-        f"serve it with: void study serve --db {url if url.startswith('sqlite') else config.db}"
+        + (f"  repeated comparisons: {study.repeat_share:.0%} of each participant's trials, until {study.repeat_raters} raters each\n"
+           if study.repeat_raters else "")
+        + f"  object outline on the Original: {sum(bool(s.mask) for s in study.samples) if study.show_mask else 0} of {len(study.samples)} samples\n"
+        + f"serve it with: void study serve --db {url if url.startswith('sqlite') else config.db}"
     )
     return 0
 

@@ -184,6 +184,28 @@ def krippendorff_nominal(labels_by_unit: dict[Any, dict[Any, Any]]) -> dict[str,
     return {**out, "alpha": float(alpha), "reason": None}
 
 
+def krippendorff_bootstrap(labels_by_unit: dict[Any, dict[Any, Any]], resamples: int, seed: int) -> dict[str, Any]:
+    """Alpha with a percentile 95% interval from resampling the comparisons (units) with
+    replacement (Hayes & Krippendorff 2007 resample units too). Draws where alpha is
+    undefined (a resample without variation) are left out and counted."""
+    point = krippendorff_nominal(labels_by_unit)
+    if point["alpha"] is None or resamples <= 0:
+        return {**point, "ci_low": None, "ci_high": None, "bootstrap_resamples": 0}
+    units = [r for r in labels_by_unit.values() if len(r) >= 2]
+    rng = np.random.default_rng(seed)
+    draws, undefined = [], 0
+    for _ in range(resamples):
+        pick = rng.integers(0, len(units), len(units))
+        a = krippendorff_nominal({k: units[i] for k, i in enumerate(pick)})["alpha"]
+        if a is None:
+            undefined += 1
+        else:
+            draws.append(a)
+    lo, hi = (np.percentile(draws, [2.5, 97.5]) if draws else (np.nan, np.nan))
+    return {**point, "ci_low": float(lo), "ci_high": float(hi), "bootstrap_resamples": resamples,
+            "bootstrap_over": "comparisons", "bootstrap_undefined": undefined}
+
+
 # --------------------------------------------------------------------------- power
 
 

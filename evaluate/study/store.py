@@ -8,8 +8,9 @@ revision (a test compares them).
 Security rules kept here rather than in the app, so every caller gets them:
 
 * a participant is the holder of an unguessable server-issued token
-  (:func:`secrets.token_urlsafe`); a crowd platform's id is stored beside it, never used to
-  look anyone up;
+  (:func:`secrets.token_urlsafe`); a crowd platform's id (``PROLIFIC_PID``) is stored beside
+  it and, unique per parameter, resumes that id's one session: a platform id is as good as a
+  token, which is how crowd platforms work (their ids are not public);
 * a vote names a trial id and must come with the token of the participant that trial was
   assigned to; a second vote for the same trial (double click, resubmit, a second tab)
   stores nothing and returns the first (a unique constraint backs this under concurrency);
@@ -126,6 +127,7 @@ class ItemRow(Base):
 
 class ParticipantRow(Base):
     __tablename__ = "participant"
+    __table_args__ = (Index("uq_participant_external_key", "external_key", unique=True),)  # revision 0003
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
     external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -136,6 +138,11 @@ class ParticipantRow(Base):
     instructed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completion_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # revision 0003: "<param>:<id>", unique, so a platform id has one session; the platform's
+    # own study and session ids (Prolific's STUDY_ID, SESSION_ID) are kept for its reports.
+    external_key: Mapped[str | None] = mapped_column(String(260), nullable=True)
+    platform_study_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    platform_session_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class TrialRow(Base):
@@ -163,6 +170,8 @@ class VoteRow(Base):
     choice_method_id: Mapped[int | None] = mapped_column(ForeignKey("method.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     response_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)  # revision 0002
+    # revision 0003: from the moment every video played (reported by the page) to the answer
+    playback_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 # --------------------------------------------------------------------------- views
@@ -178,6 +187,9 @@ class TrialView:
     source_video: int
     candidate_videos: tuple[int, ...]  # screen order, left to right
     allow_tie: bool
+    marked_source: bool = False  # the object to remove is outlined on the source (quadmask shown)
+    width: int | None = None
+    height: int | None = None
 
 
 @dataclass(frozen=True)
@@ -216,7 +228,7 @@ def normalize_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
-def _sqlite_events(engine: Engine, journal_mode: str) -> None:
+def _sqlite_events(engine: Engine, journal_mode: str, auto_checkpoint: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own implicit BEGIN
@@ -228,6 +240,8 @@ def _sqlite_events(engine: Engine, journal_mode: str) -> None:
         cur.execute(f"PRAGMA journal_mode = {journal_mode}")
         cur.execute("PRAGMA synchronous = NORMAL" if journal_mode.lower() == "wal" else "PRAGMA synchronous = FULL")
         cur.execute("PRAGMA foreign_keys = ON")
+        if not auto_checkpoint:
+            cur.execute("PRAGMA wal_autocheckpoint = 0")  # the vote writer checkpoints when idle
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -239,7 +253,7 @@ def _sqlite_events(engine: Engine, journal_mode: str) -> None:
 class Store:
     """One study database. Thread-safe: every operation opens its own short transaction."""
 
-    def __init__(self, url: str, *, journal_mode: str = "wal", pool_size: int | None = None):
+    def __init__(self, url: str, *, journal_mode: str = "wal", pool_size: int | None = None, batch_votes: bool | None = None):
         if journal_mode.lower() not in ("wal", "delete"):
             raise StoreError(f"journal_mode must be 'wal' or 'delete', got {journal_mode!r}")
         self.url = normalize_url(url)
@@ -248,8 +262,9 @@ class Store:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         self.engine = create_engine(self.url, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        batch = self.is_sqlite if batch_votes is None else batch_votes
         if self.is_sqlite:
-            _sqlite_events(self.engine, journal_mode)
+            _sqlite_events(self.engine, journal_mode, auto_checkpoint=not (batch and journal_mode.lower() == "wal"))
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.engine.execution_options(void_write=True), expire_on_commit=False)
         self._cache: dict[str, Any] = {}
@@ -259,8 +274,15 @@ class Store:
         # a lock keeps waits short; the busy timeout still covers other processes. (Reentrant
         # so a nested write fails on SQLite's own timeout instead of hanging forever.)
         self._write_lock = threading.RLock() if self.is_sqlite else contextlib.nullcontext()
+        # ...and even queued, a transaction per vote left the 50th voter waiting for 49
+        # commits (p99 ~0.5-1 s): on SQLite votes are group-committed (evaluate/study/batch.py).
+        from evaluate.study.batch import VoteBatcher
+
+        self._batcher = VoteBatcher(self) if batch else None
 
     def close(self) -> None:
+        if self._batcher is not None:
+            self._batcher.close()
         self.engine.dispose()
 
     def __enter__(self) -> "Store":
@@ -339,8 +361,22 @@ class Store:
                 items = {r.id: r for r in s.scalars(select(ItemRow))}
                 videos = {(v.method_id, v.sample_pk): v.id for v in s.scalars(select(VideoRow))}
                 names = {m.id: m.name for m in s.scalars(select(MethodRow))}
-            self._cache.update(items=items, videos=videos, names=names)
+                samples = {r.id: (r.sample_id, r.width, r.height) for r in s.scalars(select(SampleRow))}
+            study = self.definition()
+            masked = {x.sample_id for x in study.samples if x.mask} if study.show_mask else set()
+            self._cache.update(items=items, videos=videos, names=names, samples=samples, masked=masked)
         return self._cache
+
+    def mask_path(self, video_id: int) -> str | None:
+        """The quadmask of the sample a *source* video belongs to (None for a method's result
+        or a sample without one)."""
+        with self.session() as s:
+            row = s.get(VideoRow, int(video_id))
+            sample = None if row is None or row.method_id is not None else s.get(SampleRow, row.sample_pk)
+        if sample is None:
+            return None
+        spec = next((x for x in self.definition().samples if x.sample_id == sample.sample_id), None)
+        return None if spec is None else spec.mask
 
     def video_path(self, video_id: int) -> str | None:
         with self.session() as s:
@@ -349,24 +385,56 @@ class Store:
 
     # ------------------------------------------------------------------ participants
 
-    def create_participant(self, external_id: str | None = None, external_source: str | None = None) -> str:
-        """Issue a token and assign the participant's trials; returns the token."""
+    def create_participant(
+        self, external_id: str | None = None, external_source: str | None = None,
+        platform_study_id: str | None = None, platform_session_id: str | None = None,
+    ) -> str:
+        """Issue a token and assign the participant's trials; returns the token.
+
+        A platform id (``external_source`` = the query parameter, ``external_id`` its value)
+        that already has a session gets that session's token back: one session per id.
+        """
         study = self.definition()
         items = self._layout_cache()["items"]
         token = secrets.token_urlsafe(TOKEN_BYTES)
         seed = design.participant_seed(study.seed, token)
+        key = external_key(external_source, external_id)
+        try:
+            return self._create_participant(study, items, token, seed, key, external_id, external_source,
+                                            platform_study_id, platform_session_id)
+        except IntegrityError:  # another request registered the same platform id first
+            existing = self.token_for_external(external_source, external_id)
+            if existing is None:
+                raise
+            return existing
+
+    def token_for_external(self, external_source: str | None, external_id: str | None) -> str | None:
+        """The token of the session a platform id already has, or None."""
+        key = external_key(external_source, external_id)
+        if key is None:
+            return None
+        with self.session() as s:
+            return s.scalar(select(ParticipantRow.token).where(ParticipantRow.external_key == key))
+
+    def _create_participant(self, study, items, token, seed, key, external_id, external_source, study_id, session_id) -> str:
         with self.session(write=True) as s:
+            if key is not None:
+                existing = s.scalar(select(ParticipantRow.token).where(ParticipantRow.external_key == key))
+                if existing is not None:
+                    return existing
             counts = dict(s.execute(select(TrialRow.item_id, func.count()).group_by(TrialRow.item_id)).all())
             plan = design.assign_trials(
                 [i for i, r in items.items() if r.kind == "main"],
                 [i for i, r in items.items() if r.kind == "gold"],
                 {i: r.method_ids for i, r in items.items()},
-                counts, study.trials_per_participant, study.gold_trials, seed,
+                counts, study.trials_per_participant, study.gold_trials, seed, study.repeat_share, study.repeat_raters,
             )
             p = ParticipantRow(
-                token=token, seed=seed, created_at=_now(),
+                token=token, seed=seed, created_at=_now(), external_key=key,
                 external_id=None if external_id is None else str(external_id)[:200],
                 external_source=None if external_source is None else str(external_source)[:50],
+                platform_study_id=None if study_id is None else str(study_id)[:200],
+                platform_session_id=None if session_id is None else str(session_id)[:200],
             )
             s.add(p)
             s.flush()
@@ -400,11 +468,12 @@ class Store:
         view = None
         if nxt is not None:
             sample_pk = cache["items"][nxt.item_id].sample_pk
+            sample_id, width, height = cache["samples"][sample_pk]
             view = TrialView(
                 trial_id=nxt[0], position=nxt.position, total=len(trials),
                 source_video=cache["videos"][(None, sample_pk)],
                 candidate_videos=tuple(cache["videos"][(m, sample_pk)] for m in nxt.layout),
-                allow_tie=allow_tie,
+                allow_tie=allow_tie, marked_source=sample_id in cache["masked"], width=width, height=height,
             )
         return ParticipantState(
             id=p.id, consented=p.consented_at is not None, instructed=p.instructed_at is not None,
@@ -421,7 +490,9 @@ class Store:
 
     # ------------------------------------------------------------------ votes
 
-    def record_vote(self, token: str, trial_id: int, choice: int | None, response_ms: int | None = None) -> VoteResult:
+    def record_vote(
+        self, token: str, trial_id: int, choice: int | None, response_ms: int | None = None, playback_ms: int | None = None,
+    ) -> VoteResult:
         """Store the participant's answer to one of their trials, exactly once.
 
         ``choice`` is the screen position picked (0 = left), ``None`` for "both equally".
@@ -434,6 +505,10 @@ class Store:
             raise AccessDenied("no participant token")
         if isinstance(trial_id, bool) or not isinstance(trial_id, int):
             raise AccessDenied(f"invalid trial id {trial_id!r}")
+        if self._batcher is not None:
+            from evaluate.study.batch import VoteRequest
+
+            return self._batcher.submit(VoteRequest(token, trial_id, choice, response_ms, playback_ms))
         try:
             with self.session(write=True) as s:
                 # One query checks the token and that the trial is this participant's.
@@ -454,6 +529,7 @@ class Store:
                     participant_id=participant_id, trial_id=trial_id, choice_position=choice,
                     choice_method_id=None if choice is None else layout[choice],
                     created_at=_now(), response_ms=None if response_ms is None else max(0, int(response_ms)),
+                    playback_ms=None if playback_ms is None else max(0, int(playback_ms)),
                 ))
                 return VoteResult(int(inserted.inserted_primary_key[0]), True, choice)
         except IntegrityError:
@@ -463,36 +539,24 @@ class Store:
                 raise
             return VoteResult(existing.id, False, existing.choice_position)
 
-    def finish(self, token: str) -> tuple[str, list[dict[str, Any]]]:
+    def finish(self, token: str) -> str:
         """Mark a participant complete once every trial is answered; return the completion
-        code and, now that they are done, which methods they picked (names revealed)."""
+        code. Nothing about the methods is returned: what a participant learns at the end
+        reaches the next one."""
         study = self.definition()
-        names = self._layout_cache()["names"]
         with self.session(write=True) as s:
             p = self._participant(s, token)
             n_trials = s.scalar(select(func.count()).select_from(TrialRow).where(TrialRow.participant_id == p.id))
-            votes = s.execute(
-                select(VoteRow.choice_method_id, TrialRow.layout).join(TrialRow, TrialRow.id == VoteRow.trial_id)
-                .where(VoteRow.participant_id == p.id)
-            ).all()
-            if len(votes) < n_trials:
-                raise StoreError(f"participant has answered {len(votes)} of {n_trials} trials")
+            n_votes = s.scalar(select(func.count()).select_from(VoteRow).where(VoteRow.participant_id == p.id))
+            if n_votes < n_trials:
+                raise StoreError(f"participant has answered {n_votes} of {n_trials} trials")
             if p.completed_at is None:
                 code = study.completion_code or secrets.token_hex(4).upper()
                 s.execute(
                     update(ParticipantRow).where(ParticipantRow.id == p.id, ParticipantRow.completed_at.is_(None))
                     .values(completed_at=_now(), completion_code=code)
                 )
-            code = s.scalar(select(ParticipantRow.completion_code).where(ParticipantRow.id == p.id))
-        shown: dict[str, int] = {}
-        chosen: dict[str, int] = {}
-        for method_id, layout in votes:
-            for m in layout:
-                shown[names[m]] = shown.get(names[m], 0) + 1
-            if method_id is not None:
-                chosen[names[method_id]] = chosen.get(names[method_id], 0) + 1
-        reveal = [{"method": m, "chosen": chosen.get(m, 0), "shown": n} for m, n in sorted(shown.items(), key=lambda kv: -chosen.get(kv[0], 0))]
-        return code, reveal
+            return s.scalar(select(ParticipantRow.completion_code).where(ParticipantRow.id == p.id))
 
     # ------------------------------------------------------------------ exports
 
@@ -501,7 +565,7 @@ class Store:
         cache = self._layout_cache()
         names = cache["names"]
         with self.session() as s:
-            samples = {r.id: r.sample_id for r in s.scalars(select(SampleRow))}
+            sample_rows = {r.id: r for r in s.scalars(select(SampleRow))}
             rows = s.execute(
                 select(VoteRow, TrialRow, ParticipantRow.external_id, ParticipantRow.completed_at)
                 .join(TrialRow, TrialRow.id == VoteRow.trial_id)
@@ -516,10 +580,11 @@ class Store:
             out.append({
                 "vote_id": vote.id, "participant": vote.participant_id, "external_id": external_id,
                 "completed": completed_at is not None, "trial_id": trial.id, "position": trial.position,
-                "item_id": trial.item_id, "kind": item.kind, "sample_id": samples[item.sample_pk],
+                "item_id": trial.item_id, "kind": item.kind, "sample_id": sample_rows[item.sample_pk].sample_id,
                 "shown": [names[m] for m in trial.layout], "choice": chosen, "choice_position": vote.choice_position,
                 "tie": vote.choice_method_id is None, "correct": (chosen in good) if item.kind == "gold" else None,
-                "response_ms": vote.response_ms, "created_at": _iso(vote.created_at),
+                "response_ms": vote.response_ms, "playback_ms": vote.playback_ms,
+                "clip_ms": _clip_ms(sample_rows[item.sample_pk]), "created_at": _iso(vote.created_at),
             })
         return out
 
@@ -530,13 +595,41 @@ class Store:
             rows = s.scalars(select(ParticipantRow).order_by(ParticipantRow.id)).all()
         return [{
             "participant": p.id, "external_source": p.external_source, "external_id": p.external_id,
+            "platform_study_id": p.platform_study_id, "platform_session_id": p.platform_session_id,
             "created_at": _iso(p.created_at), "consented_at": _iso(p.consented_at), "completed_at": _iso(p.completed_at),
             "completion_code": p.completion_code, "trials": n_trials.get(p.id, 0), "votes": n_votes.get(p.id, 0),
         } for p in rows]
 
 
+def external_key(source: str | None, external_id: str | None) -> str | None:
+    """The unique key of a platform id: ``"<param>:<id>"`` (None without both)."""
+    if not source or external_id is None or not str(external_id):
+        return None
+    return f"{str(source)[:50]}:{str(external_id)[:200]}"
+
+
+def _clip_ms(sample: SampleRow) -> int | None:
+    if not sample.num_frames or not sample.fps:
+        return None
+    return round(1000 * sample.num_frames / sample.fps)
+
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets
+# (OWASP "CSV injection"); a leading apostrophe makes it text and shows nothing extra.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(value: Any) -> Any:
+    """A cell that is safe to open in a spreadsheet: text that could run as a formula gets
+    a leading ``'``; numbers, booleans and empty cells pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_text(rows: list[dict[str, Any]]) -> str:
-    """Rows as CSV text (lists joined with ';'), for the admin page's downloads."""
+    """Rows as CSV text (lists joined with ';'), formula cells neutralised: every CSV the
+    study writes (admin downloads, analysis exports) goes through here."""
     import csv
     import io
 
@@ -545,7 +638,7 @@ def csv_text(rows: list[dict[str, Any]]) -> str:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()})
+            writer.writerow({k: neutralize(";".join(map(str, v)) if isinstance(v, list) else v) for k, v in row.items()})
     return buf.getvalue()
 
 

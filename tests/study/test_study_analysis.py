@@ -28,7 +28,7 @@ def _simulate(study, n_participants=80, tie_rate=0.1, inattentive=(), seed=1):
     votes = []
     for p in range(1, n_participants + 1):
         order = rng.permutation(len(items))[: study.trials_per_participant]
-        for k in order:
+        for pos, k in enumerate(order):
             sample, combo = items[k]
             shown = list(rng.permutation(combo))
             if p in inattentive:
@@ -39,12 +39,17 @@ def _simulate(study, n_participants=80, tie_rate=0.1, inattentive=(), seed=1):
                 w = np.exp([TRUE[m] for m in shown])
                 choice = shown[rng.choice(len(shown), p=w / w.sum())]
             votes.append({"participant": p, "kind": "main", "item_id": int(k), "sample_id": sample, "shown": shown,
-                          "choice": choice, "tie": choice is None, "correct": None, "response_ms": 1500})
+                          "choice": choice, "tie": choice is None, "correct": None, "response_ms": 1500,
+                          "position": pos, "choice_position": None if choice is None else shown.index(choice),
+                          "playback_ms": 1400, "clip_ms": 1000})
         gold_choice = "identity" if p in inattentive else "oracle-removed"
         votes.append({"participant": p, "kind": "gold", "item_id": 10_000, "sample_id": study.samples[0].sample_id,
                       "shown": ["identity", "oracle-removed"], "choice": gold_choice, "tie": False,
-                      "correct": gold_choice == "oracle-removed", "response_ms": 900})
-    people = [{"participant": p, "external_id": f"w{p}", "completed_at": "x"} for p in range(1, n_participants + 1)]
+                      "correct": gold_choice == "oracle-removed", "response_ms": 900, "position": len(order),
+                      "choice_position": 0 if p in inattentive else 1, "playback_ms": 1100, "clip_ms": 1000})
+    n_votes = study.trials_per_participant + 1
+    people = [{"participant": p, "external_id": f"w{p}", "external_source": "PROLIFIC_PID", "completed_at": "x",
+               "votes": n_votes, "trials": n_votes} for p in range(1, n_participants + 1)]
     return votes, people
 
 
@@ -151,10 +156,15 @@ def test_pairwise_recovers_order_and_matches_references(pairwise_study, tmp_path
 
 def test_excluding_can_be_switched_off(pairwise_study, tmp_path):
     votes, people = _simulate(pairwise_study, n_participants=20, inattentive={2})
-    kept = analysis.compute(pairwise_study, votes, people, _config(tmp_path, exclude_failed_gold=False, bootstrap=0))
+    # participant 2 always picks the left video: failed gold and a position-bias flag
+    only_gold = analysis.compute(pairwise_study, votes, people, _config(tmp_path, include_failed_gold=True, bootstrap=0))
+    assert only_gold["exclusions"]["excluded"] == [2]  # still out: flagged
+    kept = analysis.compute(pairwise_study, votes, people, _config(tmp_path, include_failed_gold=True, include_flagged=True, bootstrap=0))
     assert kept["exclusions"]["excluded"] == [] and kept["counts"]["included"] == 20
-    assert [g["participant"] for g in kept["exclusions"]["gold"] if g["failed"]] == [2]  # still reported
-    lenient = analysis.compute(pairwise_study, votes, people, _config(tmp_path, gold_min_accuracy=0.0, bootstrap=0))
+    row = next(r for r in kept["exclusions"]["participants"] if r["participant"] == 2)
+    assert row["reasons"] == ["failed-gold", "flagged"] and row["flags"][0].startswith("position-bias: 13/13 answers left")
+    assert row["flags"][1] == "straight-lining: the same answer 13 times in a row"
+    lenient = analysis.compute(pairwise_study, votes, people, _config(tmp_path, gold_min_accuracy=0.0, include_flagged=True, bootstrap=0))
     assert lenient["exclusions"]["excluded"] == []
     assert kept["methods"][0]["bt_ci_low"] is None  # bootstrap 0: no intervals
 

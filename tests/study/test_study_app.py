@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -32,15 +33,16 @@ def _count(store, column) -> int:
 
 def _page_text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [b.label for b in at.button] + [t.value for t in at.subheader]
-    return "\n".join(parts + _iframes(at))
+    return "\n".join(parts + [json.dumps(d) for d in _players(at)])
 
 
-def _iframes(at: AppTest) -> list[str]:
+def _players(at: AppTest) -> list[dict]:
+    """The data handed to the video player component (what the page's script receives)."""
     out = []
 
     def walk(node):
-        if getattr(node, "type", None) == "iframe":
-            out.append(node.proto.srcdoc)
+        if getattr(node, "type", None) == "bidi_component":
+            out.append(json.loads(node.proto.json))
         for child in getattr(node, "children", {}).values():
             walk(child)
 
@@ -76,9 +78,12 @@ def test_full_flow_consent_instructions_trials_code(monkeypatch, sqlite_url, mak
         assert any(f"Trial {k + 1} of {n_trials}" in (p.proto.text) for p in at.get("progress"))
         text = _page_text(at)
         assert not any(m in text for m in METHODS), "method names must stay hidden during the trials"
-        frames = _iframes(at)
-        # the source and two results; URLs are content hashes (identity's equals the source's)
-        assert len(frames) == 1 and len(re.findall(r'<video [^>]*src="/[^"]+\.mp4"', frames[0])) == 3
+        players = _players(at)
+        # the source, the source with the object outlined, two results: each under its own
+        # random address for this session (identity's bytes equal the source's, its URL does not)
+        assert len(players) == 1
+        urls = [players[0]["source"], players[0]["marked"], *players[0]["candidates"]]
+        assert len(set(urls)) == 4 and all(re.fullmatch(r"/(mock/)?media/[0-9a-f]+\.mp4", u) for u in urls)
         trial = store.participant(token).trial
         at = at.button(key=f"vote-{trial.trial_id}-0").click().run()
         assert not at.exception
@@ -91,8 +96,7 @@ def test_full_flow_consent_instructions_trials_code(monkeypatch, sqlite_url, mak
 
     assert any("Thank you" in t.value for t in at.title)
     assert "CODE-1234" in _page_text(at)
-    revealed = set(at.table[0].value["method"])
-    assert revealed == set(METHODS)  # names are revealed at the end (gold trials show identity)
+    assert not at.table and not any(m in _page_text(at) for m in METHODS)  # the design stays hidden
     assert store.participant(token).completed
 
 
@@ -155,7 +159,7 @@ def test_best_of_n_shows_all_candidates_without_tie(monkeypatch, sqlite_url, mak
     for _ in range(store.participant(token).n_trials):  # gold trials look the same (3 videos)
         trial = store.participant(token).trial
         assert [b.label for b in at.button] == ["Video 1", "Video 2", "Video 3"]  # no "Both equally"
-        assert len(re.findall(r"<video ", _iframes(at)[0])) == 4
+        assert len(_players(at)[0]["candidates"]) == 3
         at = at.button(key=f"vote-{trial.trial_id}-2").click().run()
     assert any("Thank you" in t.value for t in at.title)
 
@@ -195,3 +199,24 @@ def test_admin_flag_does_not_open_admin_for_participant_token(monkeypatch, sqlit
     at = _app(monkeypatch, sqlite_url, admin="1", token=token)
     at = at.text_input(key="admin_token_input").input(token).run()
     assert not at.get("metric")
+
+
+def test_object_overlay_can_be_turned_off_and_votes_show_a_saved_cue(monkeypatch, sqlite_url, make_study):
+    store = make_study(sqlite_url, show_mask=False)
+    at = _consent(_app(monkeypatch, sqlite_url))
+    at = at.button(key="instructions").click().run()
+    assert _players(at)[0]["marked"] is None  # no outline, and no toggle in the page
+    trial = store.participant(at.session_state["token"]).trial
+    at = at.button(key=f"vote-{trial.trial_id}-0").click().run()
+    assert any("Saved (1 of 4 answered)" in c.value for c in at.caption)
+
+
+def test_repeated_platform_id_resumes_and_study_ids_are_kept(monkeypatch, sqlite_url, make_study):
+    store = make_study(sqlite_url)
+    at = _consent(_app(monkeypatch, sqlite_url, PROLIFIC_PID="p-1", STUDY_ID="s-1", SESSION_ID="x-1"))
+    token = at.session_state["token"]
+    again = _app(monkeypatch, sqlite_url, PROLIFIC_PID="p-1", SESSION_ID="x-2")  # a new browser
+    assert again.session_state["token"] == token and dict(again.query_params) == {"token": token}
+    assert any("Instructions" in t.value for t in again.title)  # consent was given already
+    people = store.export_participants()
+    assert len(people) == 1 and (people[0]["platform_study_id"], people[0]["platform_session_id"]) == ("s-1", "x-1")

@@ -7,13 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from evaluate.study.store import ParticipantRow, TrialRow, VoteRow
+import pytest
+
+from evaluate.study.store import ParticipantRow, Store, TrialRow, VoteRow
 
 N_PARTICIPANTS = 50
 
 
-def test_fifty_participants_vote_at_once(db_url, make_study):
+@pytest.mark.parametrize("batch_votes", [None, False], ids=["default", "vote-per-transaction"])
+def test_fifty_participants_vote_at_once(db_url, make_study, batch_votes):
+    """Both write paths: group commit (SQLite's default) and a transaction per vote."""
     store = make_study(db_url)
+    if batch_votes is not None:
+        store = Store(store.url, batch_votes=batch_votes)
     start = threading.Barrier(N_PARTICIPANTS)
 
     def join(i: int) -> str:
@@ -63,3 +69,5 @@ def test_fifty_participants_vote_at_once(db_url, make_study):
         assert pair[0].vote_id == pair[1].vote_id == by_trial[trial_id].id
         assert {r.choice_position for r in pair} == {by_trial[trial_id].choice_position}
     assert all(store.participant(t).trial is None for t in tokens)
+    if batch_votes is not None:
+        store.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,3 +190,31 @@ def test_database_urls_pick_psycopg_and_absolute_sqlite_paths(tmp_path, monkeypa
     assert normalize_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     monkeypatch.chdir(tmp_path)
     assert normalize_url("sqlite:///study.db") == f"sqlite:///{tmp_path.resolve() / 'study.db'}"
+
+
+def test_platform_repeat_and_mask_settings(write_study):
+    study = design.load(write_study(repeat={"share": 0.5, "raters": 3}, show_mask=False,
+                                    platform_params={"study_id": "STUDY", "session_id": "SESSION"}))
+    assert (study.repeat_share, study.repeat_raters, study.show_mask) == (0.5, 3, False)
+    assert study.platform_params == {"study_id": "STUDY", "session_id": "SESSION"}
+    assert all(s.mask and s.mask.endswith(".mp4") for s in study.samples)  # the quadmask of each sample
+    default = design.load(write_study())
+    assert (default.repeat_share, default.repeat_raters, default.show_mask) == (0.0, 0, True)
+    with pytest.raises(ConfigError, match="repeat.raters"):
+        design.load(write_study(repeat={"share": 0.5, "raters": 1}))
+    with pytest.raises(ConfigError, match="platform_params"):
+        design.load(write_study(platform_params={"worker": "X"}))
+
+
+def test_prolific_example_config_parses(predictions, toy_dataset, tmp_path):
+    """configs/study_prolific.yaml with the toy data in place of the quickstart's."""
+    import yaml
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "configs" / "study_prolific.yaml").read_text())
+    raw.update(predictions=str(predictions), inputs=str(toy_dataset), methods=["oracle-removed", "oracle-hidden", "blend"],
+               trials_per_participant=4, gold={**raw["gold"], "good": "oracle-removed"})
+    study = design.parse(raw, base=tmp_path, source="study_prolific.yaml")
+    assert study.completion_code == "C1VOIDQS"
+    assert study.completion_url.format(code=study.completion_code).endswith("?cc=C1VOIDQS")
+    assert study.external_id_params == ["PROLIFIC_PID"] and study.platform_params["session_id"] == "SESSION_ID"
+    assert (study.repeat_share, study.repeat_raters, study.show_mask) == (0.25, 3, True)

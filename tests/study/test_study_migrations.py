@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from evaluate.study import design
 from evaluate.study.store import Base, Store, open_store
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def test_upgrade_from_empty_to_head_matches_the_models(db_url):

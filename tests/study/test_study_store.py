@@ -46,12 +46,12 @@ def test_init_is_idempotent_but_refuses_another_study(db_url, make_study, capsys
     assert store.participant(token) is not None
 
 
-def test_participant_tokens_are_unguessable_and_external_ids_are_not_keys(db_url, make_study):
+def test_participant_tokens_are_unguessable_and_external_ids_are_not_tokens(db_url, make_study):
     store = make_study(db_url)
-    a = store.create_participant(external_id="same-worker", external_source="PROLIFIC_PID")
-    b = store.create_participant(external_id="same-worker", external_source="PROLIFIC_PID")
+    a = store.create_participant(external_id="worker-1", external_source="PROLIFIC_PID")
+    b = store.create_participant(external_id="worker-2", external_source="PROLIFIC_PID")
     assert a != b and len(a) >= 43  # 256 bits from secrets.token_urlsafe
-    assert store.participant("same-worker") is None  # the platform id opens nothing
+    assert store.participant("worker-1") is None  # a platform id is not a token
     with store.session() as s:
         assert s.scalar(select(func.count(ParticipantRow.id))) == 2
 
@@ -146,23 +146,36 @@ def test_best_of_n_refuses_ties(db_url, make_study):
         store.record_vote(token, store.participant(token).trial.trial_id, None)
 
 
-def test_finish_requires_every_answer_then_gives_code_and_reveal(db_url, make_study):
+def test_finish_requires_every_answer_then_gives_only_the_code(db_url, make_study):
     store = make_study(db_url)
     token = store.create_participant()
     with pytest.raises(StoreError, match="answered 0 of 4"):
         store.finish(token)
     _answer_all(store, token, 0)
-    code, reveal = store.finish(token)
-    assert len(code) == 8 and code == store.finish(token)[0]  # stable once issued
-    assert sum(r["chosen"] for r in reveal) == 4 and sum(r["shown"] for r in reveal) == 8
+    code = store.finish(token)
+    assert isinstance(code, str) and len(code) == 8 and code == store.finish(token)  # stable once issued
     assert store.participant(token).completed
+
+
+def test_one_session_per_platform_id(db_url, make_study):
+    store = make_study(db_url)
+    first = store.create_participant(external_id="5f1e", external_source="PROLIFIC_PID",
+                                     platform_study_id="S1", platform_session_id="sess-1")
+    again = store.create_participant(external_id="5f1e", external_source="PROLIFIC_PID", platform_session_id="sess-2")
+    other_param = store.create_participant(external_id="5f1e", external_source="workerId")
+    assert again == first and other_param != first
+    assert store.token_for_external("PROLIFIC_PID", "5f1e") == first
+    assert store.token_for_external("PROLIFIC_PID", "nobody") is None and store.token_for_external(None, None) is None
+    people = store.export_participants()
+    assert len(people) == 2
+    assert (people[0]["platform_study_id"], people[0]["platform_session_id"]) == ("S1", "sess-1")  # the first visit's
 
 
 def test_fixed_completion_code_from_the_crowd_platform(db_url, make_study):
     store = make_study(db_url, completion={"code": "PROLIFIC1", "redirect_url": "https://example.org/done?cc={code}"})
     token = store.create_participant()
     _answer_all(store, token, 1)
-    assert store.finish(token)[0] == "PROLIFIC1"
+    assert store.finish(token) == "PROLIFIC1"
     assert store.definition().completion_url == "https://example.org/done?cc={code}"
 
 

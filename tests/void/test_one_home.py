@@ -32,9 +32,7 @@ HOMES = {
 # A constant "kept equal by a comment" (``X = (...)  # = other.module.X``) is a second home.
 EQUAL_BY_COMMENT = re.compile(r"#\s*=\s*[A-Za-z_][\w.]*\.[A-Z][A-Z0-9_]*\b")
 # Files owned by work in progress elsewhere, with the reason; keep this list short.
-ALLOWED_COMMENTS = {
-    "evaluate/study/app.py": "DB_ENV: the study app avoids importing manage's subprocess machinery",
-}
+ALLOWED_COMMENTS: dict[str, str] = {}
 
 
 def _sources() -> list[Path]:

@@ -70,6 +70,8 @@ COMMANDS = {
     "evaluate": lambda p: ["evaluate", "--data", str(p["data"]), "--pred", str(p["pred"])],
     "leaderboard": lambda p: ["leaderboard", "--results", str(p["results"])],
     "quickstart": lambda p: ["quickstart"],
+    "study analyze": lambda p: ["study", "analyze", "--db", "sqlite:///" + str(p["results"] / "none.db")],
+    "export": lambda p: ["export", str(p["data"])],
     "masks predict": lambda p: ["masks", "predict", "--input", str(p["data"])],
     "masks baseline": lambda p: ["masks", "baseline", "dilated", "--input", str(p["data"])],
     "masks command": lambda p: ["masks", "command", "--name", "tool", "--cmd", "true", "--input", str(p["data"])],

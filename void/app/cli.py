@@ -93,6 +93,21 @@ COMMANDS: tuple[Command, ...] = (
         ),
     ),
     Command(
+        "bench",
+        "frozen benchmark versions: build, verify, score a submission",
+        subcommands=(
+            Command("build", "build a benchmark version (resumable; the same for any worker count)", "simulate.bench.config:BenchBuildConfig", "simulate.bench.builder:build"),
+            Command("verify", "recompute a build's checksums and name the clips that differ", "simulate.bench.config:BenchVerifyConfig", "simulate.bench.builder:verify"),
+            Command("score", "check and score a submission folder into one results bundle", "evaluate.config:BenchScoreConfig", "evaluate.submission:score_submission"),
+        ),
+    ),
+    Command(
+        "export",
+        "export a dataset as WebDataset tar shards or a Hugging Face datasets folder",
+        "void.config:ExportConfig",
+        "void.export:export",
+    ),
+    Command(
         "leaderboard",
         "build the leaderboard site (tables with intervals, plots) from results",
         "leaderboard.config:LeaderboardConfig",
