@@ -11,7 +11,7 @@ from simulate import camerawork, environments, groundtruth
 from simulate.config import FAMILIES
 from simulate.pipeline import renderer_for
 from simulate.scene import SET_ROLES, SceneSpec
-from void import formats, video
+from void import deps, formats, video
 from void.check import run_checks
 
 
@@ -78,3 +78,27 @@ def test_same_dataset_with_two_workers(footage_dataset, make_config, tmp_path):
         for name in ("full", "removed"):
             np.testing.assert_array_equal(ref.load_video(name, lossless=True), mine.load_video(name, lossless=True))
         np.testing.assert_array_equal(video.read_mask(ref.mask_path, strict=True), video.read_mask(mine.mask_path, strict=True))
+
+
+blender = pytest.mark.skipif(not (deps.available("bpy") and deps.available("OpenEXR")), reason="bpy/OpenEXR not installed")
+
+
+@blender
+@pytest.mark.blender
+def test_cycles_footage_sample_is_exact(make_config, tmp_path):
+    """Procedural materials, the physical sky and the set in Cycles: still exact at 255."""
+    from simulate.generate import generate
+
+    out = tmp_path / "cycles"
+    config = make_config(out, renderer="cycles", look="footage", resolution=(48, 32), frames=4, spp=2,
+                         num_samples=1, families=["collision"])
+    assert generate(config) == 0
+    report = run_checks(out)
+    assert report.checked == 1 and not report.problems, report.problems
+    (ref,) = _refs(out)
+    meta = ref.metadata()
+    assert meta["renderer"]["renderer"] == "cycles"
+    assert any(o["texture"] for o in meta["scene"]["objects"])
+    mask = video.read_mask(ref.mask_path, strict=True)
+    keep = mask == 255
+    np.testing.assert_array_equal(ref.load_video("full", lossless=True)[keep], ref.load_video("removed", lossless=True)[keep])
