@@ -8,7 +8,7 @@ from pathlib import Path
 from void.configutil import check_writable as _check_writable, parse_resolution
 from void.errors import ConfigError
 
-FAMILIES = ("collision", "support", "domino", "carry", "occlusion")
+FAMILIES = ("collision", "support", "domino", "carry", "occlusion", "reflection", "light", "glass")
 RENDERERS = ("raster", "cycles")
 SPLITS = ("train", "test")
 EXECUTORS = ("local", "ray")
