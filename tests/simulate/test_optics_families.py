@@ -149,3 +149,76 @@ def test_metadata_says_what_made_the_effect(family, make_config):
         assert len(a.lamps) == 1 and a.light.sun_intensity <= 0.3
     else:
         assert 0 < a.object(a.removed_ids[0]).transmission < 1
+
+
+# ------------------------------------------------------------------------------ Cycles
+
+def _blender_ok() -> bool:
+    from void import deps
+
+    return deps.available("bpy") and deps.available("OpenEXR")
+
+
+blender = pytest.mark.skipif(not _blender_ok(), reason="bpy/OpenEXR not installed")
+
+
+@blender
+@pytest.mark.blender
+def test_cycles_lamp_light_ends_at_its_range(make_config, tmp_path):
+    """Lit by the lamp alone (no sun, no sky light): floor points beyond the lamp's range get
+    no direct light (black but for rare indirect bounces), points well inside it are lit. So
+    the lamp's reach, which the signature's lamp channel marks, is all its direct light."""
+    from simulate.render.cycles import CyclesRenderer
+    from simulate.render.blender_signature import surface_points
+
+    draw, _, _ = _valid(make_config, tmp_path, "light", "variant", "lamp")
+    scene = copy.deepcopy(draw.scene)
+    scene.num_frames = 1
+    scene.light.sun_intensity, scene.light.ambient = 0.0, 0.0
+    scene.lamps[0].power = 2.0
+    views = CyclesRenderer(spp=4).render_three_full_passes(scene, draw.full.poses[:1], draw.removed.poses[:1])
+    floor = (views.full.ids[0] == 0) & (views.full.depth[0] < scene.camera.far_m)
+    pts = surface_points(scene, 0, views.full.depth[0], floor)
+    pos, _ = scene.lamp_world(scene.lamps[0], draw.full.poses, 0)
+    dist = np.linalg.norm(pts - pos, axis=1)
+    rgb = views.full.rgb[0][floor].astype(int).sum(1)
+    far, near = dist > scene.lamps[0].range_m * 1.02, dist < scene.lamps[0].range_m * 0.5
+    assert far.any() and near.any()
+    # beyond the range only the odd bounce of light from the lit area lands (indirect light,
+    # which no signature sees far from a change: see simulate.render.cycles)
+    assert (rgb[far] == 0).mean() > 0.98
+    assert (rgb[near] > 0).mean() > 0.9
+
+
+@blender
+@pytest.mark.blender
+@pytest.mark.parametrize("family,key,want", [("reflection", "surface", "mirror"), ("light", "variant", "lamp"),
+                                             ("glass", "variant", "tinted")])
+def test_cycles_optics_sample_keeps_255_identical_and_marks_the_effect(make_config, tmp_path, family, key, want):
+    from simulate.render.cycles import CyclesRenderer
+
+    draw, raster_views, raster_mask = _valid(make_config, tmp_path, family, key, want)
+    scene = copy.deepcopy(draw.scene)
+    T = 6
+    scene.num_frames = T
+    pf, pr = draw.full.poses[:T], draw.removed.poses[:T]
+    views = CyclesRenderer(spp=4).render_views(scene, pf, pr)
+    mask = groundtruth.build_quadmask(views, scene.removed_ids)
+    _keep_is_identical(views, mask)
+    effect = (mask == 127)
+    if family == "reflection":  # the removed object's mirror image on the mirror is 127
+        on_mirror = views.full.ids == scene.mirrors[0].object_id
+        assert (effect & on_mirror).sum() > 0
+        # ... and where the raster renderer shows it in the mirror, Cycles marks it too
+        shows = raster_views.full.signature[:T, ..., 3] == scene.removed_ids[0]
+        assert np.isin(mask[shows], (63, 127)).mean() > 0.9
+    elif family == "light":  # the bulb's light on the floor around it is 127
+        floor = (views.full.ids == 0) & (views.full.depth < 0.99 * scene.camera.far_m)
+        assert (effect & floor).sum() > 0.5 * ((raster_mask[:T] == 127) & floor).sum()
+    else:  # the tinted shadow is 127, and Cycles' shadow is tinted too
+        floor = (views.full.ids == 0) & (views.full.depth < 0.99 * scene.camera.far_m)
+        shadow = effect & floor & (raster_mask[:T] == 127)
+        assert shadow.sum() > 0
+        ratio = views.full.rgb[shadow].astype(float).mean(0) / np.maximum(views.removed.rgb[shadow].astype(float).mean(0), 1)
+        glass = scene.object(scene.removed_ids[0])
+        assert int(np.argmin(ratio)) == int(np.argmin(glass.color))  # the colour it lets through least
