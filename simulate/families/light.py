@@ -57,8 +57,8 @@ def sample_scene(rng: np.random.Generator, config) -> SceneSpec:
         rest_on_floor(bulb, start)
         objects.append(bulb)
         taken.append((start, sampling.footprint_radius(bulb) + 0.05))
-        lamp = LampSpec(position=[0.0, 0.0, 0.0], color=rgb, power=float(rng.uniform(0.08, 0.15)), kind="point",
-                        range_m=float(rng.uniform(0.5, 0.8)), attached_to=bulb.id, radius_m=0.6 * sampling.footprint_radius(bulb))
+        lamp = LampSpec(position=[0.0, 0.0, 0.0], color=rgb, power=float(rng.uniform(0.06, 0.12)), kind="point",
+                        range_m=float(rng.uniform(0.35, 0.55)), attached_to=bulb.id, radius_m=0.6 * sampling.footprint_radius(bulb))
         removed = bulb
         r_range = (0.2, 0.5)
     else:
