@@ -42,9 +42,11 @@ TEXTURED_PROP = "void_textured"
 # Object property read by the signature material: 1 on a planar mirror (SceneSpec.mirrors),
 # whose signature then shows a sharp reflection of the others' signatures.
 MIRROR_PROP = "void_mirror"
-# Point/spot lamp power (W) for LampSpec.power == 1: the irradiance of a sun of intensity 1
-# at 1 m (Cycles' point lights give P / (4 pi^2 r^2) W/m^2).
-LAMP_W = SUN_W_M2 * 4.0 * math.pi**2
+# Point/spot lamp power (W) for LampSpec.power == 1: about the irradiance of a sun of
+# intensity 1 at 1 m (a point light of P watts gives P / (4 pi r^2) W/m^2), matched by eye
+# against the rasterizer's lamp pool (a brighter pool saturates and fills the floor with
+# bounce fireflies).
+LAMP_W = SUN_W_M2 * 4.0 * math.pi
 EMISSION_STRENGTH = 4.0  # ObjectSpec.emission == 1: a clearly glowing surface
 
 
@@ -118,8 +120,14 @@ def _optics(bpy, mat, obj_spec, mirror) -> None:
     bsdf = tree.nodes["Principled BSDF"]
     if obj_spec.emission > 0:
         bsdf.inputs["Emission Color"].default_value = (*[float(c) for c in obj_spec.color[:3]], 1.0)
-        bsdf.inputs["Emission Strength"].default_value = EMISSION_STRENGTH * float(obj_spec.emission)
-        # its light is the lamp's (which has a range); as a mesh light it would reach everywhere
+        # The glow is for the camera only: its light is the lamp's (which has a range). Seen by
+        # bounce rays it would light the floor everywhere, in fireflies (it is not sampled as
+        # a light).
+        camera_only = tree.nodes.new("ShaderNodeMath")
+        camera_only.operation = "MULTIPLY"
+        camera_only.inputs[1].default_value = EMISSION_STRENGTH * float(obj_spec.emission)
+        tree.links.new(tree.nodes.new("ShaderNodeLightPath").outputs["Is Camera Ray"], camera_only.inputs[0])
+        tree.links.new(camera_only.outputs[0], bsdf.inputs["Emission Strength"])
         mat.cycles.emission_sampling = "NONE"
     if mirror is not None:
         bsdf.inputs["Roughness"].default_value = 0.0
