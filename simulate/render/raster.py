@@ -70,6 +70,9 @@ uniform float u_texel;
 uniform sampler2DShadow u_shadow;
 uniform float u_emission;     // glows in its own colour
 uniform float u_alpha;        // < 1: blended glass
+// Optics, compiled in only for scenes that have them (LAMP, GLASS, MIRROR): llvmpipe pays for
+// code behind a uniform branch on every fragment.
+#if LAMP
 // the lamp (point or spot), its distance shadow atlas (3 x 2 cube faces, or tile 0 for a spot)
 uniform float u_lamp_on;
 uniform vec3 u_lamp_pos;
@@ -82,16 +85,21 @@ uniform float u_lamp_range;
 uniform float u_lamp_texel;
 uniform mat4 u_lamp_vp[6];
 uniform sampler2DShadow u_lamp_shadow;
+#endif
+#if GLASS
 // glass between the sun and a point tints the sun's light
 uniform float u_glass_on;
 uniform sampler2DShadow u_glass_shadow;
 uniform sampler2D u_glass_tint;
+#endif
+#if MIRROR
 // a planar mirror: this surface shows the mirrored render where it lies in the plane
 uniform float u_reflect;
 uniform vec4 u_mirror_plane;
 uniform vec3 u_mirror_tint;
 uniform sampler2D u_refl_color;
 uniform sampler2D u_refl_id;
+#endif
 in vec3 v_world;
 in vec3 v_nrm;
 in vec4 v_light;
@@ -108,6 +116,7 @@ float vnoise(vec2 p) {
 }
 #endif
 
+#if LAMP
 float lamp_light(vec3 n) {
     vec3 d = v_world - u_lamp_pos;
     float dist = length(d);
@@ -130,6 +139,7 @@ float lamp_light(vec3 n) {
     float bias = 0.015 + 0.03 * (1.0 - ndl);
     return e * texture(u_lamp_shadow, vec3(uv, (dist - bias) / u_lamp_range));
 }
+#endif
 
 void main() {
     vec3 albedo = u_albedo;
@@ -155,10 +165,12 @@ void main() {
     bool outside = p.x < 0.0 || p.x > 1.0 || p.y < 0.0 || p.y > 1.0;
     if (outside) lit = 1.0;
     vec3 sun = u_sun_color;
+#if GLASS
     if (u_glass_on > 0.5 && !outside) {
         float front = texture(u_glass_shadow, vec3(p.xy, p.z - bias));
         sun *= mix(texture(u_glass_tint, p.xy).rgb, vec3(1.0), front);
     }
+#endif
 #if PATTERN == 0
     vec3 h = normalize(u_sun_dir + to_eye);
     float spec = u_spec * pow(max(dot(n, h), 0.0), u_shininess) * step(0.0, ndl);
@@ -167,19 +179,23 @@ void main() {
 #endif
     vec3 c = albedo * (u_ambient + sun * ndl * lit) + sun * spec * lit;
     float lamp_lit = 0.0;
+#if LAMP
     if (u_lamp_on > 0.5) {
         float e = lamp_light(n);
         c += albedo * u_lamp_color * e;
         lamp_lit = e > 0.0 ? 1.0 : 0.0;
     }
+#endif
     c += u_albedo * u_emission;
     float refl_id = 0.0;
+#if MIRROR
     if (u_reflect > 0.0 && abs(dot(u_mirror_plane, vec4(v_world, 1.0))) < 2e-3) {
         ivec2 px = ivec2(gl_FragCoord.xy);
         vec3 r = pow(texelFetch(u_refl_color, px, 0).rgb, vec3(2.2));
         c = mix(c, r * u_mirror_tint, u_reflect);
         refl_id = texelFetch(u_refl_id, px, 0).r;
     }
+#endif
     f_color = vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)), u_alpha);
     f_id_depth = vec4(u_id, v_depth, refl_id + 1000.0 * lamp_lit, 1.0);
 }
@@ -328,29 +344,24 @@ class RasterRenderer(Renderer):
         self._size = None
 
     # ------------------------------------------------------------------ GL objects
-    def _setup(self, width: int, height: int, shadow_size: int) -> None:
+    def _setup(self, width: int, height: int, shadow_size: int, n_aux: int = 2) -> None:
         ctx = _context()
         if self._ctx is None:
             self._ctx = ctx
-            self._progs = {
-                k: ctx.program(vertex_shader=_VERT, fragment_shader=f"#version 330\n#define PATTERN {k}\n{_FRAG}")
-                for k in (0, 1, 2, 3)
-            }
-            self._prog = self._progs[0]
+            self._variants = {}
+            self._use_programs((0, 0, 0))
             self._shadow_prog = ctx.program(vertex_shader=_SHADOW_VERT, fragment_shader=_SHADOW_FRAG)
             self._lamp_prog = ctx.program(vertex_shader=_LAMP_SHADOW_VERT, fragment_shader=_LAMP_SHADOW_FRAG)
             self._tint_prog = ctx.program(vertex_shader=_SHADOW_VERT, fragment_shader=_TINT_FRAG)
-            for k, prog in self._progs.items():
-                for unit, name in enumerate(("u_shadow", "u_lamp_shadow", "u_glass_shadow", "u_glass_tint",
-                                             "u_refl_color", "u_refl_id")):
-                    _set(prog, name, unit)
-        if self._size != (width, height, shadow_size):
+        if self._size != (width, height, shadow_size, n_aux):
             for name in self._GL_NAMES:
                 obj = getattr(self, name, None)
                 if obj is not None:
                     obj.release()
             self._color = ctx.renderbuffer((width, height), 4, dtype="f1")
-            self._iddepth = ctx.renderbuffer((width, height), 4, dtype="f4")
+            # id, depth (and with optics: the mirror's id + lamp-lit, 1); reading back exactly the
+            # components stored is llvmpipe's fast path
+            self._iddepth = ctx.renderbuffer((width, height), n_aux, dtype="f4")
             self._zbuf = ctx.depth_renderbuffer((width, height))
             self._fbo = ctx.framebuffer([self._color, self._iddepth], self._zbuf)
             # one framebuffer per attachment, only to clear each to its own value (sky colour;
@@ -377,7 +388,25 @@ class RasterRenderer(Renderer):
             self._refl_fbo = ctx.framebuffer([self._refl_color, self._refl_id], self._refl_z)
             self._refl_fbo_color = ctx.framebuffer([self._refl_color])
             self._refl_fbo_id = ctx.framebuffer([self._refl_id], self._refl_z)
-            self._size = (width, height, shadow_size)
+            self._size = (width, height, shadow_size, n_aux)
+
+    def _use_programs(self, optics: tuple[int, int, int]) -> None:
+        """Make the programs of a scene with these optics (lamp, glass, mirror) current,
+        compiling them on first use."""
+        if optics not in self._variants:
+            lamp, glass, mirror = optics
+            head = f"#version 330\n#define LAMP {lamp}\n#define GLASS {glass}\n#define MIRROR {mirror}\n"
+            progs = {
+                k: self._ctx.program(vertex_shader=_VERT, fragment_shader=f"{head}#define PATTERN {k}\n{_FRAG}")
+                for k in (0, 1, 2, 3)
+            }
+            for prog in progs.values():
+                for unit, name in enumerate(("u_shadow", "u_lamp_shadow", "u_glass_shadow", "u_glass_tint",
+                                             "u_refl_color", "u_refl_id")):
+                    _set(prog, name, unit)
+            self._variants[optics] = progs
+        self._progs = self._variants[optics]
+        self._prog = self._progs[0]
 
     def _depth_texture(self, size):
         ctx = self._ctx
@@ -421,7 +450,9 @@ class RasterRenderer(Renderer):
         t_start = time.process_time()
         W, H, T = scene.width, scene.height, scene.num_frames
         shadow_size = self.shadow_map_size or int(min(1024, max(256, 2 * max(W, H))))
-        self._setup(W, H, shadow_size)
+        self._optics = (int(bool(scene.lamps)), int(any(o.transmission > 0 for o in scene.objects)), int(bool(scene.mirrors)))
+        self._setup(W, H, shadow_size, 4 if any(self._optics) else 2)
+        self._use_programs(self._optics)
         removed = scene.removed_mask()
         vaos, shadow_vaos, buffers = self._upload(scene)
         try:
@@ -498,7 +529,9 @@ class RasterRenderer(Renderer):
         ctx, T = self._ctx, len(cams)
         W, H = scene.width, scene.height
         rgb = np.empty((T, H, W, 3), np.uint8)
-        aux = np.empty((T, H, W, 4), np.float32)
+        optical = any(self._optics)
+        n_aux = 4 if optical else 2
+        aux = np.empty((T, H, W, n_aux), np.float32)
         if skip is None:
             skip = np.zeros(T, bool)
         floor = scene.floor
@@ -522,12 +555,13 @@ class RasterRenderer(Renderer):
             for k, _, _ in opaque:
                 _write(self._shadow_prog, "u_model", _gl(models[t, k]))
                 shadow_vaos[k + 1].render()
-            for prog in self._progs.values():
-                _set(prog, "u_glass_on", float(bool(glass)))
+            if self._optics[1]:
+                for prog in self._progs.values():
+                    _set(prog, "u_glass_on", float(bool(glass)))
             if glass:
                 self._glass_maps(glass, models[t])
-            lamp = optics.lamp_state(scene, poses, visible, t)
-            self._lamp_map(scene, lamp, opaque, models[t])
+            if scene.lamps:
+                self._lamp_map(scene, optics.lamp_state(scene, poses, visible, t), opaque, models[t])
             # 2. the mirrored render, then the scene: colour, id, depth in one pass each
             view, proj, eye, mirrored = cams[t]
             if mirror is not None:
@@ -543,19 +577,22 @@ class RasterRenderer(Renderer):
             self._fbo_id.clear(0.0, self._far, 0.0, 1.0, depth=1.0)
             self._draw(scene, vaos, models[t], opaque, glass, view, proj, eye, self._fbo, mirror=mirror)
             self._fbo.read_into(rgb[t], components=3, attachment=0)
-            self._fbo.read_into(aux[t], components=4, attachment=1, dtype="f4")
+            self._fbo.read_into(aux[t], components=n_aux, attachment=1, dtype="f4")
         aux[skip] = 0.0  # never drawn; replaced below
         # GL rows run bottom-up
         rgb = np.ascontiguousarray(rgb[:, ::-1])
         aux = aux[:, ::-1]
         ids = np.ascontiguousarray(aux[..., 0]).astype(np.int32)
         depth = np.ascontiguousarray(aux[..., 1])
-        lamp_lit = aux[..., 2] >= 500.0
-        refl_id = aux[..., 2] - 1000.0 * lamp_lit
-        # the signature: colour, the object id a mirror shows here, whether the lamp reaches it
-        signature = np.concatenate(
-            [rgb, refl_id.astype(np.uint8)[..., None], lamp_lit.astype(np.uint8)[..., None]], axis=-1
-        )
+        if optical:
+            lamp_lit = aux[..., 2] >= 500.0
+            refl_id = aux[..., 2] - 1000.0 * lamp_lit
+            # the signature: colour, the object id a mirror shows here, whether the lamp reaches it
+            signature = np.concatenate(
+                [rgb, refl_id.astype(np.uint8)[..., None], lamp_lit.astype(np.uint8)[..., None]], axis=-1
+            )
+        else:
+            signature = rgb
         if skip.any():
             rgb[skip], ids[skip], depth[skip] = copy_from.rgb[skip], copy_from.ids[skip], copy_from.depth[skip]
             signature[skip] = copy_from.signature[skip]
@@ -688,8 +725,9 @@ class RasterRenderer(Renderer):
             if obj is not None:
                 obj.release()
                 setattr(self, name, None)
-        for prog in getattr(self, "_progs", {}).values():
-            prog.release()
-        self._progs, self._prog = {}, None
+        for progs in getattr(self, "_variants", {}).values():
+            for prog in progs.values():
+                prog.release()
+        self._variants, self._progs, self._prog = {}, {}, None
         self._ctx = None
         self._size = None
