@@ -29,7 +29,6 @@ from simulate.scene import SceneSpec, camera_at, look_at_matrix, perspective_mat
 _CTX = None  # one EGL context per process, reused by every renderer instance
 
 _VERT = """
-#version 330
 uniform mat4 u_model;
 uniform mat4 u_view;
 uniform mat4 u_proj;
@@ -48,7 +47,9 @@ void main() {
     v_light = u_light_vp * w;
     vec4 cam = u_view * w;
     v_depth = -cam.z;
+#if MIRROR
     gl_ClipDistance[0] = dot(u_clip, vec4(w.xyz, 1.0));
+#endif
     gl_Position = u_proj * cam;
 }
 """
@@ -397,7 +398,7 @@ class RasterRenderer(Renderer):
             lamp, glass, mirror = optics
             head = f"#version 330\n#define LAMP {lamp}\n#define GLASS {glass}\n#define MIRROR {mirror}\n"
             progs = {
-                k: self._ctx.program(vertex_shader=_VERT, fragment_shader=f"{head}#define PATTERN {k}\n{_FRAG}")
+                k: self._ctx.program(vertex_shader=head + _VERT, fragment_shader=f"{head}#define PATTERN {k}\n{_FRAG}")
                 for k in (0, 1, 2, 3)
             }
             for prog in progs.values():
@@ -660,25 +661,29 @@ class RasterRenderer(Renderer):
         ctx, prog = self._ctx, self._prog
         floor_prog = self._progs[_PATTERNS.get(scene.floor.pattern, 2)]
         fbo.use()
+        optical = any(self._optics)
         for unit, tex in enumerate((self._shadow_tex, self._lamp_tex, self._glass_tex, self._tint_tex,
-                                    self._refl_color, self._refl_id)):
+                                    self._refl_color, self._refl_id)[: 6 if optical else 1]):
             tex.use(location=unit)
         for p in (prog, floor_prog):
             _write(p, "u_view", view)
             _write(p, "u_proj", proj)
             _write(p, "u_eye", eye)
-            _set(p, "u_clip", clip or (0.0, 0.0, 0.0, 1.0))
+            if self._optics[2]:
+                _set(p, "u_clip", clip or (0.0, 0.0, 0.0, 1.0))
         floor_mirror = mirror is not None and mirror.object_id == 0
         for k, o, (spec, shininess) in opaque:
             if o.id in skip_ids:
                 continue
-            self._draw_object(prog, vaos, models, k, o, spec, shininess, mirror)
+            self._draw_object(prog, vaos, models, k, o, spec, shininess, mirror, optical)
         # the floor after opaque objects: the depth test then skips shading it behind them
         if draw_floor:
-            _set(floor_prog, "u_reflect", float(mirror.reflectivity) if floor_mirror else 0.0)
+            if floor_mirror:
+                _set(floor_prog, "u_reflect", float(mirror.reflectivity))
             _write(floor_prog, "u_model", _gl(np.eye(4)))
             vaos[0].render()
-            _set(floor_prog, "u_reflect", 0.0)
+            if floor_mirror:
+                _set(floor_prog, "u_reflect", 0.0)
         if glass:
             ctx.enable(ctx.BLEND)
             ctx.blend_func = ctx.SRC_ALPHA, ctx.ONE_MINUS_SRC_ALPHA
@@ -686,19 +691,20 @@ class RasterRenderer(Renderer):
                 if o.id in skip_ids:
                     continue
                 _set(prog, "u_alpha", optics.glass_alpha(o))
-                self._draw_object(prog, vaos, models, k, o, spec, shininess, mirror)
+                self._draw_object(prog, vaos, models, k, o, spec, shininess, mirror, optical)
             _set(prog, "u_alpha", 1.0)
             ctx.disable(ctx.BLEND)
 
-    def _draw_object(self, prog, vaos, models, k, o, spec, shininess, mirror) -> None:
+    def _draw_object(self, prog, vaos, models, k, o, spec, shininess, mirror, optical) -> None:
         _write(prog, "u_model", _gl(models[k]))
         _set(prog, "u_albedo", tuple(o.color))
         _set(prog, "u_id", float(o.id))
         _set(prog, "u_spec", spec)
         _set(prog, "u_shininess", shininess)
-        _set(prog, "u_emission", float(o.emission))
-        is_mirror = mirror is not None and mirror.object_id == o.id
-        _set(prog, "u_reflect", float(mirror.reflectivity) if is_mirror else 0.0)
+        if optical:
+            _set(prog, "u_emission", float(o.emission))
+            is_mirror = mirror is not None and mirror.object_id == o.id
+            _set(prog, "u_reflect", float(mirror.reflectivity) if is_mirror else 0.0)
         vaos[k + 1].render()
 
     def _material(self, obj) -> tuple[float, float]:
