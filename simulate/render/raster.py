@@ -334,7 +334,7 @@ class RasterRenderer(Renderer):
 
     name = "raster"
     _GL_NAMES = ("_fbo", "_fbo_color", "_fbo_id", "_color", "_iddepth", "_zbuf", "_shadow_fbo", "_shadow_tex",
-                 "_lamp_tex", "_lamp_fbo", "_glass_tex", "_tint_tex", "_glass_fbo", "_refl_color", "_refl_id",
+                 "_lamp_tex", "_lamp_fbo", "_glass_tex", "_tint_tex", "_glass_fbo", "_tint_fbo", "_refl_color", "_refl_id",
                  "_refl_z", "_refl_fbo", "_refl_fbo_color", "_refl_fbo_id")
 
     def __init__(self, shadow_map_size: int | None = None, specular: bool = True, reuse_frames: bool = True):
@@ -380,7 +380,8 @@ class RasterRenderer(Renderer):
             self._glass_tex = self._depth_texture((shadow_size, shadow_size))
             self._tint_tex = ctx.texture((shadow_size, shadow_size), 4, dtype="f1")
             self._tint_tex.repeat_x = self._tint_tex.repeat_y = False
-            self._glass_fbo = ctx.framebuffer([self._tint_tex], self._glass_tex)
+            self._glass_fbo = ctx.framebuffer(depth_attachment=self._glass_tex)
+            self._tint_fbo = ctx.framebuffer([self._tint_tex])
             self._refl_color = ctx.texture((width, height), 4, dtype="f1")
             self._refl_id = ctx.texture((width, height), 4, dtype="f4")
             for tex in (self._refl_color, self._refl_id):
@@ -560,7 +561,7 @@ class RasterRenderer(Renderer):
                 for prog in self._progs.values():
                     _set(prog, "u_glass_on", float(bool(glass)))
             if glass:
-                self._glass_maps(glass, models[t])
+                self._glass_maps(glass, models[t], shadow_vaos)
             if scene.lamps:
                 self._lamp_map(scene, optics.lamp_state(scene, poses, visible, t), opaque, models[t])
             # 2. the mirrored render, then the scene: colour, id, depth in one pass each
@@ -599,18 +600,18 @@ class RasterRenderer(Renderer):
             signature[skip] = copy_from.signature[skip]
         return RenderPasses(rgb=rgb, ids=ids, signature=signature, depth=depth)
 
-    def _glass_maps(self, glass, models) -> None:
+    def _glass_maps(self, glass, models, shadow_vaos) -> None:
         """Nearest glass depth and the product of the glass faces' filters, seen from the sun."""
         ctx = self._ctx
-        fbo = self._glass_fbo
-        fbo.use()
-        fbo.clear(1.0, 1.0, 1.0, 1.0, depth=1.0)
-        fbo.color_mask = (False, False, False, False)
+        # two framebuffers, not one with colour masks: moderngl applies a framebuffer's masks
+        # when it is bound, so a mask changed while bound would hold only from the next frame
+        self._glass_fbo.use()
+        self._glass_fbo.clear(depth=1.0)
         for k, _, _ in glass:
-            _write(self._tint_prog, "u_model", _gl(models[k]))
-            self._tint_vaos[k + 1].render()
-        fbo.color_mask = (True, True, True, True)
-        fbo.depth_mask = False
+            _write(self._shadow_prog, "u_model", _gl(models[k]))
+            shadow_vaos[k + 1].render()
+        self._tint_fbo.use()
+        self._tint_fbo.clear(1.0, 1.0, 1.0, 1.0)
         ctx.disable(ctx.DEPTH_TEST)
         ctx.enable(ctx.BLEND)
         ctx.blend_func = ctx.ZERO, ctx.SRC_COLOR
@@ -620,7 +621,6 @@ class RasterRenderer(Renderer):
             self._tint_vaos[k + 1].render()
         ctx.disable(ctx.BLEND)
         ctx.blend_func = ctx.SRC_ALPHA, ctx.ONE_MINUS_SRC_ALPHA
-        fbo.depth_mask = True
         ctx.enable(ctx.DEPTH_TEST)
 
     def _lamp_map(self, scene, lamp, opaque, models) -> None:
