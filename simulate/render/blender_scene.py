@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from simulate import meshes
+from simulate.render import blender_optics
 from simulate.scene import SceneSpec, camera_at, look_at_matrix
 
 # Sun irradiance (W/m^2 in Blender's units) for LightSpec.sun_intensity == 1: a white
@@ -42,12 +43,6 @@ TEXTURED_PROP = "void_textured"
 # Object property read by the signature material: 1 on a planar mirror (SceneSpec.mirrors),
 # whose signature then shows a sharp reflection of the others' signatures.
 MIRROR_PROP = "void_mirror"
-# Point/spot lamp power (W) for LampSpec.power == 1: about the irradiance of a sun of
-# intensity 1 at 1 m (a point light of P watts gives P / (4 pi r^2) W/m^2), matched by eye
-# against the rasterizer's lamp pool (a brighter pool saturates and fills the floor with
-# bounce fireflies).
-LAMP_W = SUN_W_M2 * 4.0 * math.pi
-EMISSION_STRENGTH = 4.0  # ObjectSpec.emission == 1: a clearly glowing surface
 
 
 @dataclass
@@ -107,81 +102,6 @@ def _principled(bpy, name: str, obj_spec) -> Any:
         tree.links.new(noise.outputs["Fac"], ramp.inputs["Factor"])
         tree.links.new(ramp.outputs["Result"], bsdf.inputs["Base Color"])
     return mat
-
-
-def _optics(bpy, mat, obj_spec, mirror) -> None:
-    """Emission, transmission and mirror finish of a Principled material (the optics families).
-
-    Glass lets shadow rays through tinted by its colour (Cycles' glass is otherwise opaque to
-    shadow rays with caustics off), so its shadow is tinted as in the rasterizer."""
-    from simulate.render.raster_optics import glass_filter  # pure numpy: the filter both renderers use
-
-    tree = mat.node_tree
-    bsdf = tree.nodes["Principled BSDF"]
-    if obj_spec.emission > 0:
-        bsdf.inputs["Emission Color"].default_value = (*[float(c) for c in obj_spec.color[:3]], 1.0)
-        # The glow is for the camera only: its light is the lamp's (which has a range). Seen by
-        # bounce rays it would light the floor everywhere, in fireflies (it is not sampled as
-        # a light).
-        camera_only = tree.nodes.new("ShaderNodeMath")
-        camera_only.operation = "MULTIPLY"
-        camera_only.inputs[1].default_value = EMISSION_STRENGTH * float(obj_spec.emission)
-        tree.links.new(tree.nodes.new("ShaderNodeLightPath").outputs["Is Camera Ray"], camera_only.inputs[0])
-        tree.links.new(camera_only.outputs[0], bsdf.inputs["Emission Strength"])
-        mat.cycles.emission_sampling = "NONE"
-    if mirror is not None:
-        bsdf.inputs["Roughness"].default_value = 0.0
-        if mirror.kind == "mirror":
-            bsdf.inputs["Metallic"].default_value = 1.0
-            bsdf.inputs["Base Color"].default_value = (*[float(c) for c in mirror.tint], 1.0)
-    if obj_spec.transmission > 0:
-        bsdf.inputs["Transmission Weight"].default_value = float(obj_spec.transmission)
-        bsdf.inputs["IOR"].default_value = 1.45
-        out = tree.nodes["Material Output"]
-        path = tree.nodes.new("ShaderNodeLightPath")
-        clear = _node(tree, "ShaderNodeBsdfTransparent", Color=(*glass_filter(obj_spec), 1.0))
-        mix = tree.nodes.new("ShaderNodeMixShader")
-        tree.links.new(path.outputs["Is Shadow Ray"], mix.inputs["Fac"])
-        tree.links.new(bsdf.outputs["BSDF"], mix.inputs[1])
-        tree.links.new(clear.outputs["BSDF"], mix.inputs[2])
-        tree.links.new(mix.outputs["Shader"], out.inputs["Surface"])
-
-
-def _lamp(bpy, mathutils, lamp) -> Any:
-    """A point or spot light whose light ends at ``range_m``: its strength is multiplied by
-    ``clamp(1 - (d / range)^4)^2`` of the distance d (Light Path's ray length, which in a light
-    shader is the distance to the lit point), the window the rasterizer uses too."""
-    data = bpy.data.lights.new("lamp", type="SPOT" if lamp.kind == "spot" else "POINT")
-    data.energy = LAMP_W * float(lamp.power)
-    data.color = tuple(float(c) for c in lamp.color[:3])
-    data.shadow_soft_size = float(lamp.radius_m)
-    if lamp.kind == "spot":
-        data.spot_size = math.radians(float(lamp.cone_deg))
-        data.spot_blend = float(lamp.blend)
-    data.use_nodes = True
-    tree = data.node_tree
-    emission = next(n for n in tree.nodes if n.type == "EMISSION")
-    path = tree.nodes.new("ShaderNodeLightPath")
-    ops = [("DIVIDE", float(lamp.range_m)), ("POWER", 4.0), ("SUBTRACT", None), ("POWER", 2.0)]
-    socket = path.outputs["Ray Length"]
-    for op, value in ops:
-        node = tree.nodes.new("ShaderNodeMath")
-        node.operation = op
-        if op == "SUBTRACT":  # 1 - x, clamped to [0, 1]
-            node.inputs[0].default_value = 1.0
-            tree.links.new(socket, node.inputs[1])
-            node.use_clamp = True
-        else:
-            tree.links.new(socket, node.inputs[0])
-            node.inputs[1].default_value = value
-        socket = node.outputs[0]
-    tree.links.new(socket, emission.inputs["Strength"])
-    obj = bpy.data.objects.new("lamp", data)
-    obj.location = tuple(float(v) for v in lamp.position)
-    obj.rotation_mode = "QUATERNION"
-    # a spot shines along its local -Z
-    obj.rotation_quaternion = mathutils.Vector(lamp.direction).normalized().to_track_quat("-Z", "Y")
-    return obj
 
 
 def _floor_material(bpy, floor) -> Any:
@@ -493,7 +413,7 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
     for spec in scene.objects:
         obj = _mesh_object(bpy, bmesh, f"obj{spec.id}", spec, warnings)
         material = _principled(bpy, f"mat{spec.id}", spec)
-        _optics(bpy, material, spec, mirrors.get(spec.id))
+        blender_optics.finish(bpy, material, spec, mirrors.get(spec.id))
         obj.data.materials.append(material)
         obj.pass_index = int(spec.id)
         obj[TEXTURED_PROP] = 1.0 if spec.material == "wood" else 0.0
@@ -515,7 +435,7 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
 
     lamps = []
     for lamp in scene.lamps:
-        obj = _lamp(bpy, mathutils, lamp)
+        obj = blender_optics.make_lamp(bpy, mathutils, lamp)
         if lamp.attached_to:  # carried: it follows its object's pose (body-frame position)
             obj.parent = objects[lamp.attached_to]
             # the lamp sits inside its carrier (a bulb): shadow linking keeps the carrier from
