@@ -2,6 +2,7 @@
 
     python benchmarks/render_vs_void.py                                   # 4 scenes, 128x128x16, 16 spp
     python benchmarks/render_vs_void.py --num-scenes 2 --resolution 64x64 --frames 8 --spp 8   # quick
+    python benchmarks/render_vs_void.py --num-scenes 3 --resolution 64x64 --frames 8 --spp 8 --families reflection,light,glass
     python benchmarks/render_vs_void.py --num-scenes 5 --resolution 256x256 --frames 48        # the size (~35 min)
 
 Scenes come from the scenario families and pybullet physics (``simulate.generate.plan`` and
@@ -285,6 +286,12 @@ def main(argv=None) -> int:
             void, ours_s = sum(r["void_cpu_s"] for r in part), sum(r["ours_cpu_s"] for r in part)
             print(f"  {kind}, {len(part)} of {n} samples: {void / ours_s:.2f}x "
                   f"(estimate {void / sum(at_void_speed(r) for r in part):.2f}x)")
+    # ... and family by family (the optics families re-render mirrors and lamp pools too)
+    for family in dict.fromkeys(r["family"] for r in rows):
+        part = [r for r in rows if r["family"] == family]
+        void, ours_s = sum(r["void_cpu_s"] for r in part), sum(r["ours_cpu_s"] for r in part)
+        print(f"  {family}, {len(part)} of {n} samples: {void / ours_s:.2f}x "
+              f"(estimate {void / sum(at_void_speed(r) for r in part):.2f}x)")
     frac = lambda a, b: counts[a] / max(counts[b], 1)  # noqa: E731
     print("Mask agreement (our exact change maps as truth):")
     print(f"  VOID 127 pixels where nothing changed (our mask 255): {frac('ref_127_where_ours_255', 'ref_127'):.2%} "

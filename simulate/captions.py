@@ -112,8 +112,9 @@ def _support_below(obj: ObjectSpec, others: list[ObjectSpec]) -> ObjectSpec | No
 
 def caption(scene: SceneSpec, poses_removed: np.ndarray) -> str:
     """The caption of the counterfactual video of ``scene``."""
-    # a kept person (a bystander) is one sentence of their own, not a list of body parts; set
-    # dressing (simulate.environments) is no subject
+    # a kept person (a bystander) is one sentence of their own, not a list of body parts;
+    # fixtures (mirrors, water, tables of the optics families) are said by optics_sentences,
+    # and the footage look's set dressing (simulate.environments) is no subject
     kept = [(k, o) for k, o in enumerate(scene.objects)
             if o.id not in scene.removed_ids and not o.part_of and o.role not in SET_ROLES]
     floor = f"{floor_color(scene.floor.color)} {FLOOR.get(scene.floor.pattern, 'floor')}"
@@ -163,6 +164,7 @@ def caption(scene: SceneSpec, poses_removed: np.ndarray) -> str:
         if person.description and not set(person.part_ids) & set(scene.removed_ids):
             text = f"{person.description} {humanoid.VERBS.get(person.clip, 'moves')} in the background."
             parts.append(text[0].upper() + text[1:])
+    parts += optics_sentences(scene)
     return " ".join(parts)
 
 
@@ -181,3 +183,24 @@ def action(scene: SceneSpec, poses_full: np.ndarray) -> str | None:
         if verb:
             parts.append(f"The {target.name} {verb}.")
     return " ".join(parts)
+
+
+SURFACE_WORDS = {
+    "mirror": "A wall mirror behind them reflects the scene.",
+    "glossy": "The polished floor reflects everything on it.",
+    "water": "A pool of still water beside them mirrors the scene.",
+    "glass_top": "A glass table top reflects what stands near it.",
+}
+
+
+def optics_sentences(scene: SceneSpec) -> list[str]:
+    """What the mirrors and lamps that stay in the counterfactual do (the optics families)."""
+    out = [SURFACE_WORDS[m.kind] for m in scene.mirrors if m.kind in SURFACE_WORDS]
+    for lamp in scene.lamps:
+        if lamp.attached_to in scene.removed_ids:
+            out.append("The scene is lit only by dim evening light.")
+        elif lamp.kind == "spot":
+            out.append("A spotlight from above lights a pool of the floor.")
+        else:
+            out.append("A lamp lights the scene.")
+    return out

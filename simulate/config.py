@@ -9,7 +9,7 @@ from void.configutil import check_folder, check_writable as _check_writable, for
 from void.constants import EXECUTORS
 from void.errors import ConfigError
 
-FAMILIES = ("collision", "support", "domino", "carry", "occlusion", "human")
+FAMILIES = ("collision", "support", "domino", "carry", "occlusion", "human", "reflection", "light", "glass")
 RENDERERS = ("raster", "cycles")
 SPLITS = ("train", "test")
 CAMERA_MOTIONS = ("random", "static", "pan", "zoom", "sweep", "dolly", "truck", "handheld")

@@ -171,6 +171,14 @@ def run_sample(task: SampleTask) -> dict:
         }
 
 
+def _family_check(family, draw: Draw):
+    """The family's own render test, bound to the draw's full-run poses (or None)."""
+    check = getattr(family, "check_render", None)
+    if check is None:
+        return None
+    return lambda scene, views, mask: check(scene, views, mask, draw.full.poses)
+
+
 def _run_sample(task: SampleTask, rejections: Counter) -> dict:
     config = task.config
     family = families.get(task.family)
@@ -187,7 +195,9 @@ def _run_sample(task: SampleTask, rejections: Counter) -> dict:
         c2 = cpu_seconds()
         timings["render_s"] += c2 - c1
         mask = groundtruth.build_quadmask(views, draw.scene.removed_ids)
-        reason = validation.check_render(draw.scene, views, mask, family.INTERACTION)
+        reason = validation.check_render(
+            draw.scene, views, mask, family.INTERACTION, _family_check(family, draw)
+        )
         timings["mask_s"] += cpu_seconds() - c2
         if reason is None:
             break
@@ -231,7 +241,9 @@ def _run_sample(task: SampleTask, rejections: Counter) -> dict:
         "width": scene.width,
         "height": scene.height,
         "camera": dataclasses.asdict(scene.camera),
-        "lights": [dataclasses.asdict(scene.light)],
+        "lights": [dataclasses.asdict(scene.light)] + [dataclasses.asdict(lamp) for lamp in scene.lamps],
+        # optics families: the surfaces, lamps and materials that make the side effect
+        "optics": scene.extras.get("optics"),
         "renderer": {**renderer.settings(), **views.info},
         "physics": {
             "engine": "pybullet",

@@ -71,6 +71,11 @@ class ObjectSpec:
     # "offset": [x, y, z, qx, qy, qz, qw] of this shape in the link frame}. Physics makes no
     # body of its own for it and reads its pose from the played rig (simulate.humanoid).
     part_of: dict[str, Any] | None = None
+    # Optics (docs/families-optics.md). emission: the object glows in its own colour with this
+    # strength (a lamp bulb); transmission: 0 opaque .. 1 clear glass, tinted by ``color``;
+    # frosted glass is transmission with a high roughness.
+    emission: float = 0.0
+    transmission: float = 0.0
     # Surface texture (simulate.textures kind; "" = plain colour): the raster renderer maps the
     # cached image, Cycles builds the matching procedural material. ``texture_m``: metres one
     # image repeat covers (0: the object's own size).
@@ -142,6 +147,52 @@ class LightSpec:
 
 
 @dataclass
+class LampSpec:
+    """A point or spot light; with ``attached_to`` it is carried by (and gone with) that object."""
+
+    position: list[float]  # world, or the carrier's body frame
+    color: list[float] = field(default_factory=lambda: [1.0, 0.9, 0.75])
+    power: float = 1.0  # irradiance at 1 m, in units of a sun of intensity 1
+    kind: str = "point"  # point | spot
+    direction: list[float] = field(default_factory=lambda: [0.0, 0.0, -1.0])  # spot axis
+    cone_deg: float = 60.0  # spot: full cone angle
+    blend: float = 0.2  # spot: soft fraction of the cone edge
+    range_m: float = 3.0  # no light at all beyond this distance (so "lit" is exact)
+    attached_to: int = 0  # object id carrying the lamp, 0 = fixed in the world
+    radius_m: float = 0.02  # source size (soft shadows in Cycles)
+
+
+@dataclass
+class MirrorSpec:
+    """A planar reflector: the floor (``object_id`` 0) or the face of a static box object
+    lying in the plane through ``point`` with normal ``normal`` (pointing to the viewer)."""
+
+    kind: str  # mirror | glossy | water | glass_top
+    point: list[float]
+    normal: list[float]
+    reflectivity: float = 0.8
+    object_id: int = 0
+    tint: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    roughness: float = 0.0
+
+    def plane(self) -> np.ndarray:
+        """``(nx, ny, nz, d)`` with ``n . x + d = 0`` on the mirror, ``n`` unit, to the viewer."""
+        n = np.asarray(self.normal, np.float64)
+        n = n / np.linalg.norm(n)
+        return np.r_[n, -float(n @ np.asarray(self.point, np.float64))]
+
+    def side(self, point) -> float:
+        """Signed distance of a world point from the plane (> 0: the side the mirror shows)."""
+        plane = self.plane()
+        return float(plane[:3] @ np.asarray(point, np.float64) + plane[3])
+
+    def reflect(self, point) -> np.ndarray:
+        """The mirror image of a world point."""
+        p = np.asarray(point, np.float64)
+        return p - 2.0 * self.side(p) * self.plane()[:3]
+
+
+@dataclass
 class FloorSpec:
     color: list[float]
     color2: list[float]
@@ -172,6 +223,8 @@ class SceneSpec:
     background: list[float] = field(default_factory=lambda: [0.55, 0.62, 0.72])
     extras: dict[str, Any] = field(default_factory=dict)
     people: list[PersonSpec] = field(default_factory=list)
+    lamps: list[LampSpec] = field(default_factory=list)
+    mirrors: list[MirrorSpec] = field(default_factory=list)
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -189,6 +242,19 @@ class SceneSpec:
             if obj.id == object_id:
                 return i
         raise KeyError(f"no object with id {object_id}")
+
+    def lamp_world(self, lamp: LampSpec, poses: np.ndarray | None, frame: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """World position and spot axis of ``lamp`` at ``frame``; None when its carrier is absent."""
+        pos = np.asarray(lamp.position, np.float64)
+        axis = np.asarray(lamp.direction, np.float64)
+        if lamp.attached_to:
+            pose = poses[frame, self.index_of(lamp.attached_to)]
+            if not np.isfinite(pose).all():
+                return None
+            from simulate.sampling import _rotate  # sampling imports this module
+
+            pos, axis = pose[:3] + _rotate(pose[3:], pos[None])[0], _rotate(pose[3:], axis[None])[0]
+        return pos, axis / max(np.linalg.norm(axis), 1e-12)
 
     def removed_mask(self) -> np.ndarray:
         """Boolean per object (spec order): is it removed in the counterfactual?"""
@@ -212,6 +278,8 @@ class SceneSpec:
             camera=CameraSpec(**data.pop("camera")),
             light=LightSpec(**data.pop("light")),
             floor=FloorSpec(**data.pop("floor")),
+            lamps=[LampSpec(**m) for m in data.pop("lamps", [])],
+            mirrors=[MirrorSpec(**m) for m in data.pop("mirrors", [])],
             **data,
         )
 

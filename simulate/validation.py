@@ -13,6 +13,9 @@ Reasons (counted per dataset in dataset.json):
 ``no_occlusion``        occlusion family, but the removed object never covers another object
 ``mask_too_large``      nearly the whole frame is marked as edited
 ``placement``           the sampler found no free spot (raised by a family)
+``reflection_off_screen`` reflection family: the removed object's mirror image is not on the mirror
+``no_light_change``     light family: no visible pixel changes its illumination
+``no_glass_effect``     glass family: nothing is seen through the glass, or its shadow is off screen
 """
 
 from __future__ import annotations
@@ -125,8 +128,12 @@ def check_physics(scene: SceneSpec, full: SimResult, removed: SimResult, interac
     return None
 
 
-def check_render(scene: SceneSpec, views: Views, mask: np.ndarray, interaction: bool) -> str | None:
-    """The reason to reject this draw from its renders and quadmask, or None."""
+def check_render(scene: SceneSpec, views: Views, mask: np.ndarray, interaction: bool, family_check=None) -> str | None:
+    """The reason to reject this draw from its renders and quadmask, or None.
+
+    ``family_check(scene, views, mask)``: a family's own test of its side effect (the optics
+    families: is the reflection, the light change, the glass shadow on screen?), in place of
+    the occlusion test for families without interaction."""
     T, H, W = mask.shape
     min_px = max(4, int(1e-3 * H * W))
     removed_ids = np.asarray(scene.removed_ids, dtype=views.full.ids.dtype)
@@ -141,6 +148,8 @@ def check_render(scene: SceneSpec, views: Views, mask: np.ndarray, interaction: 
         moved = (views.full.ids != views.removed.ids) & ~visible
         if int(moved.sum()) < min_px:
             return "no_visible_change"
+    elif family_check is not None:
+        return family_check(scene, views, mask)
     else:
         covers = visible & (views.hidden.ids > 0)
         if int(covers.sum()) < min_px:

@@ -299,11 +299,14 @@ def fill_hull(mask: np.ndarray, hull: np.ndarray, margin_px: float) -> None:
 
 def fill_object(
     mask: np.ndarray, scene: SceneSpec, obj: ObjectSpec, pose: np.ndarray, frame: int, margin_px: float,
-    pad_m: float = 0.0, shadow: bool = True,
+    pad_m: float = 0.0, shadow: bool = True, mirror=None,
 ) -> None:
     """Mark the screen region of an object at ``pose`` grown by ``pad_m`` and, with
     ``shadow``, of everything its sun shadow can reach: the projection of the convex hull of
-    its bounding points (:func:`local_bound_points`) and their shadows on the floor.
+    its bounding points (:func:`local_bound_points`) and their shadows on the floor. With a
+    ``mirror`` (:class:`~simulate.scene.MirrorSpec`), the same region's mirror image instead:
+    where a planar reflection can show the object or its shadow (the signature pass follows
+    one sharp glossy bounce off mirrors, so it sees them there).
 
     The whole image when the sun is at the horizon or a point is behind the camera (the
     projection is then meaningless).
@@ -315,6 +318,8 @@ def fill_object(
             mask[:] = True
             return
         pts = np.concatenate([pts, floor_hits])
+    if mirror is not None:
+        pts = np.asarray([mirror.reflect(p) for p in pts])
     proj = project(pts, scene.camera, frame, scene.num_frames, scene.width, scene.height)
     if np.any(proj[:, 2] <= scene.camera.near_m):
         mask[:] = True
@@ -394,6 +399,7 @@ class ChangeRegions(NamedTuple):
     near: np.ndarray  # changed objects grown by their contact band: where proximity can be > 0
     union_rects: list[list[Rect]]
     overlap_rects: list[list[Rect]]  # cover removed & moved: where hidden can differ from both
+    lamp: np.ndarray | None = None  # lamps whose light a change can alter: their reach (see lamp_reach)
 
 
 def change_regions(
@@ -427,12 +433,62 @@ def change_regions(
                 fill_object(target, scene, obj, pose, t, margin_px)
                 if pads[obj.id] > 0:
                     fill_object(near[t], scene, obj, pose, t, margin_px, pads[obj.id], shadow=False)
+                for mirror in scene.mirrors:
+                    fill_object(target, scene, obj, pose, t, margin_px, mirror=mirror)
     union = gone | shifted
+    lamp = lamp_reach(scene, poses_full, poses_removed, moved, margin_px) if scene.lamps else None
 
     def cover(masks):
         return [mask_rects(m, 0, overhead_px=overhead_px) for m in masks]
 
-    return ChangeRegions(gone, shifted, union, near, cover(union), cover(gone & shifted))
+    return ChangeRegions(gone, shifted, union, near, cover(union), cover(gone & shifted), lamp)
+
+
+def lamp_reach_points(scene: SceneSpec, lamp, poses: np.ndarray, frame: int) -> np.ndarray | None:
+    """Corners of the box around everything ``lamp`` can light at ``frame`` (its range, above
+    the floor); None when its carrier is absent."""
+    where = scene.lamp_world(lamp, poses, frame)
+    if where is None:
+        return None
+    r = float(lamp.range_m)
+    lo, hi = where[0] - r, where[0] + r
+    lo[2] = max(lo[2], 0.0)
+    return box_corners(lo, np.maximum(hi, lo))
+
+
+def lamp_reach(scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray, moved: np.ndarray,
+               margin_px: float) -> np.ndarray:
+    """``(T, H, W)``: the screen bound of each lamp's reach in the frames where a change can
+    alter its light: its carrier is removed or moved, or a changed object stands within its
+    range (and so can shade what it lights). Lamps are kept out of the signature pass (their
+    light is an analytic channel, :func:`simulate.render.blender_signature.add_lamp_light`)."""
+    T, H, W = poses_full.shape[0], scene.height, scene.width
+    out = np.zeros((T, H, W), bool)
+    removed_ids = set(scene.removed_ids)
+    for lamp in scene.lamps:
+        for t in range(T):
+            changed = [i for i, o in enumerate(scene.objects)
+                       if (o.id in removed_ids and np.isfinite(poses_full[t, i]).all()) or moved[t, i]]
+            if not changed:
+                continue
+            for poses in (poses_full, poses_removed):
+                corners = lamp_reach_points(scene, lamp, poses, t)
+                if corners is None:
+                    continue
+                centre, r = corners.mean(0), float(lamp.range_m)
+                carried = lamp.attached_to and scene.index_of(lamp.attached_to) in changed
+                close = any(
+                    np.isfinite(p[t, i]).all()
+                    and np.linalg.norm(p[t, i, :3] - centre) < r + meshes.bounding_radius(scene.objects[i])
+                    for i in changed for p in (poses_full, poses_removed)
+                )
+                if carried or close:
+                    proj = project(corners, scene.camera, t, scene.num_frames, W, H)
+                    if np.any(proj[:, 2] <= scene.camera.near_m):
+                        out[t] = True
+                    else:
+                        fill_hull(out[t], convex_hull(proj[:, :2]), margin_px)
+    return out
 
 
 def mask_rects(mask: np.ndarray, pad_px: int, block_px: int = 8, overhead_px: int = SIGNATURE_OVERHEAD_PX) -> list[Rect]:

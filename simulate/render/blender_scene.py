@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from simulate import meshes
+from simulate.render import blender_optics
 from simulate.scene import SceneSpec, camera_at, look_at_matrix
 
 # Sun irradiance (W/m^2 in Blender's units) for LightSpec.sun_intensity == 1: a white
@@ -39,6 +40,9 @@ MESH_SMOOTH_ANGLE_DEG = 35.0
 # Object property read by the signature material: 1 where the beauty material varies over
 # the surface (wood grain, floor patterns), 0 for plain colours.
 TEXTURED_PROP = "void_textured"
+# Object property read by the signature material: 1 on a planar mirror (SceneSpec.mirrors),
+# whose signature then shows a sharp reflection of the others' signatures.
+MIRROR_PROP = "void_mirror"
 
 
 @dataclass
@@ -54,6 +58,8 @@ class BlenderScene:
     signature_material: Any
     warnings: list[str] = field(default_factory=list)
     camera_key: tuple | None = None  # what set_camera last wrote
+    lamps: list[tuple[Any, int]] = field(default_factory=list)  # (bpy light object, carrier id or 0)
+    lamps_on: bool = True  # beauty: lamps light the scene; signature: they are an analytic channel
 
 
 # ----------------------------------------------------------------------------- nodes
@@ -148,7 +154,7 @@ def _floor_material(bpy, floor) -> Any:
     return mat
 
 
-def _signature_material(bpy) -> Any:
+def _signature_material(bpy, mirrors: bool = False) -> Any:
     """The signature look: three channels that each change for their own reason.
 
     R: a red-only diffuse lit by the sun (shading and sun shadow); G: emission coding the
@@ -204,7 +210,24 @@ def _signature_material(bpy) -> Any:
     tree.links.new(combine.outputs["Color"], emission.inputs["Color"])
     tree.links.new(diffuse.outputs["BSDF"], add.inputs[0])
     tree.links.new(emission.outputs["Emission"], add.inputs[1])
-    tree.links.new(add.outputs["Shader"], out.inputs["Surface"])
+    if not mirrors:
+        tree.links.new(add.outputs["Shader"], out.inputs["Surface"])
+        return mat
+    # On a planar mirror (MIRROR_PROP 1) half its own code, half a sharp reflection: a
+    # delta bounce, so still noise-free, and it changes exactly where the reflection does.
+    is_mirror = tree.nodes.new("ShaderNodeAttribute")
+    is_mirror.attribute_type = "OBJECT"
+    is_mirror.attribute_name = MIRROR_PROP
+    half = _node(tree, "ShaderNodeMath")
+    half.operation = "MULTIPLY"
+    half.inputs[1].default_value = 0.5
+    tree.links.new(is_mirror.outputs["Fac"], half.inputs[0])
+    glossy = _node(tree, "ShaderNodeBsdfGlossy", Color=(1.0, 1.0, 1.0, 1.0), Roughness=0.0)
+    mix = tree.nodes.new("ShaderNodeMixShader")
+    tree.links.new(half.outputs[0], mix.inputs["Fac"])
+    tree.links.new(add.outputs["Shader"], mix.inputs[1])
+    tree.links.new(glossy.outputs["BSDF"], mix.inputs[2])
+    tree.links.new(mix.outputs["Shader"], out.inputs["Surface"])
     return mat
 
 
@@ -378,14 +401,23 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
     floor = _floor(bpy, scene.floor)
     floor.data.materials.append(_floor_material(bpy, scene.floor))
     floor[TEXTURED_PROP] = 0.0 if scene.floor.pattern == "plain" else 1.0
+    mirrors = {m.object_id: m for m in scene.mirrors}
+    floor[MIRROR_PROP] = 1.0 if 0 in mirrors else 0.0
+    if 0 in mirrors:  # a polished floor: a sharp clear coat over its pattern
+        bsdf = floor.data.materials[0].node_tree.nodes["Principled BSDF"]
+        bsdf.inputs["Coat Weight"].default_value = 1.0
+        bsdf.inputs["Coat Roughness"].default_value = 0.0
     root.objects.link(floor)
 
     objects, anchors, order = {}, {}, []
     for spec in scene.objects:
         obj = _mesh_object(bpy, bmesh, f"obj{spec.id}", spec, warnings)
-        obj.data.materials.append(_principled(bpy, f"mat{spec.id}", spec))
+        material = _principled(bpy, f"mat{spec.id}", spec)
+        blender_optics.finish(bpy, material, spec, mirrors.get(spec.id))
+        obj.data.materials.append(material)
         obj.pass_index = int(spec.id)
         obj[TEXTURED_PROP] = 1.0 if spec.material == "wood" else 0.0
+        obj[MIRROR_PROP] = 1.0 if spec.id in mirrors else 0.0
         root.objects.link(obj)
         objects[spec.id] = obj
         anchors[spec.id] = _instance_anchor(bpy, obj, root)
@@ -400,6 +432,22 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
     sun.rotation_mode = "QUATERNION"
     sun.rotation_quaternion = mathutils.Vector(scene.light.sun_direction).normalized().to_track_quat("-Z", "Y")
     root.objects.link(sun)
+
+    lamps = []
+    for lamp in scene.lamps:
+        obj = blender_optics.make_lamp(bpy, mathutils, lamp)
+        if lamp.attached_to:  # carried: it follows its object's pose (body-frame position)
+            obj.parent = objects[lamp.attached_to]
+            # the lamp sits inside its carrier (a bulb): shadow linking keeps the carrier from
+            # blocking it, while it still casts its sun shadow (the rasterizer does the same)
+            blockers = bpy.data.collections.new("lamp_blockers")
+            for oid, other in objects.items():
+                if oid != lamp.attached_to:
+                    blockers.objects.link(other)
+            blockers.objects.link(floor)
+            obj.light_linking.blocker_collection = blockers
+        root.objects.link(obj)
+        lamps.append((obj, int(lamp.attached_to)))
 
     cam_data = bpy.data.cameras.new("camera")
     # Vertical fit: the spec's fov is vertical, whatever the aspect ratio.
@@ -420,8 +468,9 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
         sun=sun,
         beauty_world=_beauty_world(bpy, scene),
         signature_world=_black_world(bpy),
-        signature_material=_signature_material(bpy),
+        signature_material=_signature_material(bpy, mirrors=bool(scene.mirrors)),
         warnings=warnings,
+        lamps=lamps,
     )
 
 
@@ -466,3 +515,13 @@ def set_poses(bs: BlenderScene, poses: np.ndarray, hidden_ids: set[int]) -> None
             obj.location = location
         if tuple(obj.rotation_quaternion) != (w, x, y, z):
             obj.rotation_quaternion = (w, x, y, z)
+    set_lamps(bs, bs.lamps_on)
+
+
+def set_lamps(bs: BlenderScene, on: bool) -> None:
+    """Lamps shine when ``on`` and their carrier (if any) is in the picture."""
+    bs.lamps_on = on
+    for obj, carrier in bs.lamps:
+        gone = not on or (carrier and bs.objects[carrier].hide_render)
+        if obj.hide_render != gone:
+            obj.hide_render = gone

@@ -12,7 +12,11 @@ Per pixel, ``(T, H, W, 9)`` float32, compared with exact equality:
 6. contact proximity: how close the pixel's surface point is to a changed object (removed
    or moved), ``sum(max(0, 1 - distance / band))``, from analytic distances in numpy;
 7-8. a 48-bit hash (two exact 24-bit integers) of channels 0-6 and the ids over the pixel's
-   3x3 neighbourhood: a pixel next to a change counts as changed.
+   3x3 neighbourhood: a pixel next to a change counts as changed;
+9. lamp light (scenes with a point/spot lamp, from analytic geometry in numpy): which lamps
+   reach the pixel's surface point (within their range and cone) and which changed objects
+   stand between it and each lamp (their bounding spheres). Lamps are kept out of the
+   signature pass, whose few samples would otherwise pick between sun and lamp at random.
 
 Like the rasterizer's RGB signature it codes appearance, not geometry: a plain face that
 slides along itself or along its normal looks the same and is not a change (one that
@@ -43,9 +47,9 @@ from simulate.scene import ObjectSpec, SceneSpec, camera_at, look_at_matrix
 
 CHANNELS = (
     "sun_shading", "id_code", "texture_code", "normal_x", "normal_y", "normal_z",
-    "contact_proximity", "neighbourhood_hash_lo", "neighbourhood_hash_hi",
+    "contact_proximity", "neighbourhood_hash_lo", "neighbourhood_hash_hi", "lamp_light",
 )
-PROXIMITY, HASH = 6, 7
+PROXIMITY, HASH, LAMP = 6, 7, 9
 UNRENDERED = -1.0  # channels 0-2 outside the signature regions (renders are >= 0)
 # Signature values are snapped to multiples of this, about one linear 8-bit level of a
 # sunlit white surface. Two reasons: (1) across processes Cycles can differ in the last
@@ -111,26 +115,72 @@ def add_proximity(
     """
     if band <= 0:
         return
-    removed = set(scene.removed_ids)
     bands = {o.id: contact_band_m(o, band) for o in scene.objects}
+    for t, mask, v, poses, _, shown in _changed_per_view(scene, views, region, pf, pr, moved):
+        objs = [(scene.objects[i], poses[t, i], bands[scene.objects[i].id]) for i in shown]
+        if not objs:
+            continue
+        points = surface_points(scene, t, v["depth"][t], mask)
+        v["sig"][t][mask, PROXIMITY] = quantize(proximity(points, objs))
+
+
+def _changed_per_view(scene: SceneSpec, views: dict[str, dict], region: np.ndarray, pf: np.ndarray, pr: np.ndarray,
+                      moved: np.ndarray):
+    """For each frame with ``region`` pixels and each view: ``(t, mask, view dict, poses,
+    changed, shown)``: the frame's changed object rows (removed ones and moved ones, in spec
+    order) and those of them the view shows, at its own poses."""
+    removed = set(scene.removed_ids)
     for t in range(pf.shape[0]):
         mask = region[t]
         if not mask.any():
             continue
         changed = [i for i, o in enumerate(scene.objects) if o.id in removed or moved[t, i]]
         for view, v in views.items():
-            objs = []
-            for i in changed:
-                obj = scene.objects[i]
-                if obj.id in removed and view != "full":
-                    continue
-                pose = pr[t, i] if view == "removed" else pf[t, i]
-                if np.isfinite(pose).all():
-                    objs.append((obj, pose, bands[obj.id]))
-            if not objs:
+            poses = pr if view == "removed" else pf
+            shown = [i for i in changed if (view == "full" or scene.objects[i].id not in removed)
+                     and np.isfinite(poses[t, i]).all()]
+            yield t, mask, v, poses, changed, shown
+
+
+def add_lamp_light(scene: SceneSpec, views: dict[str, dict], region: np.ndarray | None, pf: np.ndarray,
+                   pr: np.ndarray, moved: np.ndarray) -> None:
+    """Fill the lamp channel inside ``region[t]`` (``ChangeRegions.lamp``), per view: for each
+    lamp present in the view, 1 where its range and cone reach the pixel's surface point,
+    plus ``2 ** (k + 1)`` for each changed object ``k`` of the view whose bounding sphere
+    meets the segment from the point to the lamp (it can shade that point). Exact integers:
+    equal exactly when the lamps and their possible blockers are the same."""
+    if region is None:
+        return
+    radius = {o.id: float(np.linalg.norm(np.maximum(*map(np.abs, local_bounds(o))))) for o in scene.objects}
+    for t, mask, v, poses, changed, shown in _changed_per_view(scene, views, region, pf, pr, moved):
+        points = surface_points(scene, t, v["depth"][t], mask)
+        ok = np.isfinite(points).all(1)
+        total = np.zeros(len(points), np.float64)
+        for lamp in scene.lamps:
+            carrier = scene.index_of(lamp.attached_to) if lamp.attached_to else None
+            if carrier in changed and carrier not in shown:
+                continue  # its carrier is gone from this view, and the lamp with it
+            where = scene.lamp_world(lamp, poses, t)
+            if where is None:
                 continue
-            points = surface_points(scene, t, v["depth"][t], mask)
-            v["sig"][t][mask, PROXIMITY] = quantize(proximity(points, objs))
+            pos, axis = where
+            d = points - pos
+            dist = np.linalg.norm(d, axis=1)
+            reach = ok & (dist < float(lamp.range_m))
+            if lamp.kind == "spot":
+                cos = np.einsum("ij,j->i", d, axis) / np.maximum(dist, 1e-9)
+                reach &= cos > np.cos(np.radians(float(lamp.cone_deg) / 2))
+            total += reach
+            seg = pos - points
+            seg2 = np.maximum(np.einsum("ij,ij->i", seg, seg), 1e-12)
+            for k, i in enumerate(changed):  # numbered alike in every view
+                if i not in shown or i == carrier:
+                    continue
+                c = poses[t, i, :3]
+                along = np.clip(np.einsum("ij,ij->i", c - points, seg) / seg2, 0, 1)
+                blocks = np.linalg.norm(points + along[:, None] * seg - c, axis=1) < radius[scene.objects[i].id]
+                total += (reach & blocks) * 2.0 ** (k + 1)
+        v["sig"][t][mask, LAMP] = total.astype(np.float32)
 
 
 def surface_points(scene: SceneSpec, frame: int, depth: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -132,11 +132,16 @@ class Session:
             cy.device = "GPU" if self.gpu_backend else "CPU"
             cy.use_light_tree = True
             layer.use_pass_normal = False
+            blender_scene.set_lamps(bs, True)
         elif kind == "signature":
             sc.world = bs.signature_world
             layer.material_override = bs.signature_material
             cy.samples = int(job["signature_spp"])
             cy.max_bounces = 0
+            if self.spec.mirrors:  # one sharp bounce off the mirrors (blender_scene._signature_material)
+                cy.max_bounces, cy.glossy_bounces, cy.diffuse_bounces, cy.transmission_bounces = 1, 1, 0, 0
+                cy.transparent_max_bounces = 0
+            blender_scene.set_lamps(bs, False)  # lamp light is an analytic channel
             cy.use_denoising = False
             cy.device = "CPU"
             cy.use_light_tree = False  # one sun: nothing to choose, and 30 % faster

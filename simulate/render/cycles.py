@@ -32,8 +32,12 @@ frame its own beauty seed instead, and then only the signature pass shares.
 
 What the signature does not see, and is therefore never marked nor re-rendered: indirect
 light farther than the contact band from a changed object, and reflections of changed
-objects in glossy or metallic surfaces elsewhere. There the target keeps the full render's
-pixels. (The rasterizer has neither effect.)
+objects in glossy or metallic surfaces other than the scene's planar mirrors
+(``SceneSpec.mirrors``: the signature follows one sharp glossy bounce off those, and the
+regions include the changed objects' mirror images). There the target keeps the full
+render's pixels. (The rasterizer has neither effect.) Point and spot lamps light only
+within their range (a window on their falloff, as in the rasterizer); their light is the
+analytic lamp channel of the signature, conservative (bounding spheres) for shadows.
 
 Blender runs in a worker process per sample (:mod:`simulate.render.blender_worker`); this
 module never imports ``bpy``.
@@ -166,6 +170,8 @@ class CyclesRenderer(Renderer):
         rendered = np.stack([regions.rects_mask(r, W, H) for r in bounds.union_rects])  # signature rendered
         overlap = np.stack([regions.rects_mask(r, W, H) for r in bounds.overlap_rects])
         region = rendered | bounds.near  # outside it the views are equal
+        if bounds.lamp is not None:
+            region |= bounds.lamp
         gone = [i for i, o in enumerate(scene.objects) if o.id in set(scene.removed_ids)]
         same = {"full": regions.same_state_as(scene, pf, []), "hidden": regions.same_state_as(scene, pf, gone),
                 "removed": regions.same_state_as(scene, pr, gone)}
@@ -190,6 +196,7 @@ class CyclesRenderer(Renderer):
             t0 = time.process_time()
             views = signature.assemble(full, sig, bounds.moved & ~bounds.removed, rendered, T, H, W)
             signature.add_proximity(scene, views, bounds.near, pf, pr, moved, self.contact_band)
+            signature.add_lamp_light(scene, views, bounds.lamp, pf, pr, moved)
             signature.add_neighbourhood(views, region)
             diff_rf = _differs(views["removed"], views["full"], region)
             diff_hf = _differs(views["hidden"], views["full"], region)

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("pybullet")
 pytest.importorskip("moderngl")
 
-from simulate import groundtruth  # noqa: E402
+from simulate import families, groundtruth  # noqa: E402
 from simulate.config import FAMILIES  # noqa: E402
 from simulate.generate import TEST_BIT, sample_seed  # noqa: E402
 from simulate.pipeline import renderer_for  # noqa: E402
@@ -55,6 +55,9 @@ def test_every_family_yields_a_valid_non_degenerate_sample(tiny_dataset, family)
         assert meta["touched_ids"] == [] and meta["affected_ids"] == []
         assert meta["first_contact_frame"] is None
         assert not (mask == 63).any()
+    elif not families.get(family).INTERACTION:  # optics: nothing moves differently, the light does
+        assert meta["affected_ids"] == [] and meta["optics"]["effect"]
+        assert (mask == 127).any()
     else:
         assert meta["touched_ids"] and meta["affected_ids"]
         assert meta["first_contact_frame"] is not None
