@@ -7,7 +7,8 @@ looks of the same geometry, switched per render:
 * **beauty**: Principled BSDF materials from the spec (colour, roughness, metallic, plus a
   small per-material touch), a procedural floor (checker / noise / plain), a gradient sky
   world that lights the scene (HDRI-free) and a sun lamp whose angular size gives soft
-  shadows;
+  shadows; in the footage look, procedural PBR materials (:mod:`simulate.render.blender_materials`)
+  on textured surfaces and Blender's physical sky where the camera sees the sky;
 * **signature**: every surface replaced by one material whose channels code sun shading,
   object id and position on the object; a black world and the same sun; rendered
   direct-only (see the worker for why).
@@ -25,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from simulate import meshes
+from simulate import meshes, textures
+from simulate.render import blender_materials as materials
 from simulate.render import blender_optics
 from simulate.scene import SceneSpec, camera_at, look_at_matrix
 
@@ -34,6 +36,10 @@ from simulate.scene import SceneSpec, camera_at, look_at_matrix
 SUN_W_M2 = 3.0
 # Sky light strength for LightSpec.ambient == 1.
 SKY_STRENGTH = 1.6
+# The physical sky the camera sees in the footage look: Nishita's radiance is in physical
+# units; at this strength a 40-degree sun's sky reads mid-blue under the Standard transform
+# (measured with a 64x32 render of the sky alone).
+NISHITA_STRENGTH = 0.08
 SPHERE_SEGMENTS = (48, 24)
 CYLINDER_SEGMENTS = 48
 MESH_SMOOTH_ANGLE_DEG = 35.0
@@ -110,6 +116,9 @@ def _floor_material(bpy, floor) -> Any:
     tree = mat.node_tree
     bsdf = tree.nodes["Principled BSDF"]
     bsdf.inputs["Roughness"].default_value = float(floor.roughness)
+    if floor.pattern in textures.FINISHES:  # the footage look: a procedural PBR floor
+        materials.apply(mat, floor.pattern, floor.texture_variant, floor.color, floor.tile_m)
+        return mat
     c1 = (*[float(c) for c in floor.color[:3]], 1.0)
     c2 = (*[float(c) for c in floor.color2[:3]], 1.0)
     if floor.pattern == "plain":
@@ -267,7 +276,20 @@ def _beauty_world(bpy, scene: SceneSpec) -> Any:
     tree.links.new(sep.outputs["Z"], to01.inputs["Value"])
     tree.links.new(to01.outputs["Result"], ramp.inputs["Fac"])
     tree.links.new(ramp.outputs["Color"], light_bg.inputs["Color"])
-    tree.links.new(ramp.outputs["Color"], camera_bg.inputs["Color"])
+    if "environment" in scene.extras:
+        # the footage look: what the camera sees of the sky (through a window, above a yard)
+        # is Blender's physical sky (Nishita) for the scene's sun; the light the sky casts
+        # stays the calibrated gradient of the plain look
+        sky = tree.nodes.new("ShaderNodeTexSky")
+        sky.sky_type, sky.sun_disc = "NISHITA", False
+        to_sun = -np.asarray(scene.light.sun_direction, float)
+        to_sun = to_sun / np.linalg.norm(to_sun)
+        sky.sun_elevation = float(math.asin(np.clip(to_sun[2], -1.0, 1.0)))
+        sky.sun_rotation = float(math.atan2(to_sun[0], to_sun[1]))
+        camera_bg.inputs["Strength"].default_value = NISHITA_STRENGTH
+        tree.links.new(sky.outputs["Color"], camera_bg.inputs["Color"])
+    else:
+        tree.links.new(ramp.outputs["Color"], camera_bg.inputs["Color"])
     tree.links.new(path.outputs["Is Camera Ray"], mix.inputs["Fac"])
     tree.links.new(light_bg.outputs["Background"], mix.inputs[1])
     tree.links.new(camera_bg.outputs["Background"], mix.inputs[2])
@@ -413,10 +435,13 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
     for spec in scene.objects:
         obj = _mesh_object(bpy, bmesh, f"obj{spec.id}", spec, warnings)
         material = _principled(bpy, f"mat{spec.id}", spec)
+        pbr = spec.texture in textures.FINISHES and spec.transmission <= 0 and spec.id not in mirrors
+        if pbr:  # the footage look: procedural PBR in place of the plain material
+            materials.apply(material, spec.texture, spec.texture_variant, spec.color, textures.repeat_m(spec))
         blender_optics.finish(bpy, material, spec, mirrors.get(spec.id))
         obj.data.materials.append(material)
         obj.pass_index = int(spec.id)
-        obj[TEXTURED_PROP] = 1.0 if spec.material == "wood" else 0.0
+        obj[TEXTURED_PROP] = 1.0 if spec.material == "wood" or pbr else 0.0
         obj[MIRROR_PROP] = 1.0 if spec.id in mirrors else 0.0
         root.objects.link(obj)
         objects[spec.id] = obj

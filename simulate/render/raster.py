@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from simulate import meshes
+from simulate import meshes, textures
+from simulate.render import raster_look as look
 from simulate.render import raster_optics as optics
 from simulate.render import raster_shaders as shaders
 from simulate.render.base import Renderer, RenderPasses, Views
 from simulate.rotation import quat_matrix
-from simulate.scene import SceneSpec, camera_at, look_at_matrix, perspective_matrix
+from simulate.scene import SET_ROLES, SceneSpec, camera_at, look_at_matrix, perspective_matrix
 
 _CTX = None  # one EGL context per process, reused by every renderer instance
 
@@ -89,13 +90,19 @@ def shadow_frustum(scene: SceneSpec, *pose_sets: np.ndarray) -> np.ndarray:
     Computed once per sample from the scene and both simulations, so it is the same in all
     three views (a frustum fitted per view would shift every shadow texel).
     """
-    pts = [np.asarray(o.position, float)[None] for o in scene.objects]
+    # a dressed set (walls, a room floor metres wide) would spread the map thin: it covers the
+    # action and what stands near it, and the set beyond is lit
+    cast = np.array([not (look.is_footage(scene) and o.role in SET_ROLES) for o in scene.objects], bool)
+    objects = [o for o, c in zip(scene.objects, cast) if c]
+    pts = [np.asarray(o.position, float)[None] for o in objects]
     for poses in pose_sets:
-        xyz = poses[..., :3].reshape(-1, 3)
+        xyz = poses[:, cast, :3].reshape(-1, 3)
         pts.append(xyz[np.isfinite(xyz).all(axis=1)])
     pts.append(np.asarray(scene.camera.look_at, float)[None])
     pts = np.concatenate(pts)
-    reach = max((meshes.bounding_radius(o) for o in scene.objects), default=0.2)
+    reach = max((meshes.bounding_radius(o) for o in objects), default=0.2)
+    if not cast.all():
+        reach += 1.0
     lo, hi = pts.min(0) - reach, pts.max(0) + reach
     lo[2] = min(lo[2], 0.0)
     center = (lo + hi) / 2
@@ -131,7 +138,8 @@ class RasterRenderer(Renderer):
         if self._ctx is None:
             self._ctx = ctx
             self._variants = {}
-            self._use_programs((0, 0, 0))
+            self._textures = look.TextureCache(ctx)
+            self._use_programs((0, 0, 0, 0))
             self._shadow_prog = ctx.program(vertex_shader=shaders.SHADOW_VERT, fragment_shader=shaders.SHADOW_FRAG)
             self._lamp_prog = ctx.program(
                 vertex_shader=shaders.LAMP_SHADOW_VERT, fragment_shader=shaders.LAMP_SHADOW_FRAG
@@ -175,25 +183,32 @@ class RasterRenderer(Renderer):
             self._refl_fbo_id = ctx.framebuffer([self._refl_id], self._refl_z)
             self._size = (width, height, shadow_size, n_aux)
 
-    def _use_programs(self, optics: tuple[int, int, int]) -> None:
-        """Make the programs of a scene with these optics (lamp, glass, mirror) current,
-        compiling them on first use."""
-        if optics not in self._variants:
-            lamp, glass, mirror = optics
-            head = f"#version 330\n#define LAMP {lamp}\n#define GLASS {glass}\n#define MIRROR {mirror}\n"
+    def _use_programs(self, variant: tuple[int, int, int, int]) -> None:
+        """Make the programs of a scene with these optics (lamp, glass, mirror) and look
+        (footage) current, compiling them on first use."""
+        if variant not in self._variants:
+            lamp, glass, mirror, footage = variant
+            head = (f"#version 330\n#define LAMP {lamp}\n#define GLASS {glass}\n#define MIRROR {mirror}\n"
+                    f"#define FOOTAGE {footage}\n")
+            patterns = (0, 1, 2, 3) + ((look.TEXTURED_OBJECT, look.TEXTURED_FLOOR) if footage else ())
             progs = {
                 k: self._ctx.program(
                     vertex_shader=head + shaders.VERT, fragment_shader=f"{head}#define PATTERN {k}\n{shaders.FRAG}"
                 )
-                for k in (0, 1, 2, 3)
+                for k in patterns
             }
             for prog in progs.values():
                 for unit, name in enumerate(("u_shadow", "u_lamp_shadow", "u_glass_shadow", "u_glass_tint",
                                              "u_refl_color", "u_refl_id")):
                     _set(prog, name, unit)
-            self._variants[optics] = progs
-        self._progs = self._variants[optics]
+                _set(prog, "u_tex", look.TEXTURE_UNIT)
+            self._variants[variant] = progs
+        self._progs = self._variants[variant]
         self._prog = self._progs[0]
+        self._footage = bool(variant[3])
+
+    def _floor_prog(self, floor):
+        return self._progs[look.floor_pattern(floor, self._footage, _PATTERNS)]
 
     def _depth_texture(self, size):
         ctx = self._ctx
@@ -205,7 +220,7 @@ class RasterRenderer(Renderer):
 
     def _upload(self, scene: SceneSpec):
         ctx = self._ctx
-        floor_prog = self._progs[_PATTERNS.get(scene.floor.pattern, 2)]
+        floor_prog = self._floor_prog(scene.floor)
         floor_half = float(scene.floor.half_extent_m)
         f = floor_half
         floor = np.array(
@@ -222,7 +237,9 @@ class RasterRenderer(Renderer):
             if k == 0:  # the floor's shader never reads the normal
                 vaos.append(ctx.vertex_array(floor_prog, [(vbo, "3f 12x", "in_pos")]))
             else:
-                vaos.append(ctx.vertex_array(self._prog, [(vbo, "3f 3f", "in_pos", "in_nrm")]))
+                obj = scene.objects[k - 1]
+                prog = self._progs[look.TEXTURED_OBJECT] if self._footage and look.textured(obj) else self._prog
+                vaos.append(ctx.vertex_array(prog, [(vbo, "3f 3f", "in_pos", "in_nrm")]))
             shadow_vaos.append(ctx.vertex_array(self._shadow_prog, [(vbo, "3f 12x", "in_pos")]))
             if scene.lamps:
                 self._lamp_vaos.append(ctx.vertex_array(self._lamp_prog, [(vbo, "3f 12x", "in_pos")]))
@@ -239,7 +256,7 @@ class RasterRenderer(Renderer):
         shadow_size = self.shadow_map_size or int(min(1024, max(256, 2 * max(W, H))))
         self._optics = (int(bool(scene.lamps)), int(any(o.transmission > 0 for o in scene.objects)), int(bool(scene.mirrors)))
         self._setup(W, H, shadow_size, 4 if any(self._optics) else 2)
-        self._use_programs(self._optics)
+        self._use_programs((*self._optics, int(look.is_footage(scene))))
         removed = scene.removed_mask()
         vaos, shadow_vaos, buffers = self._upload(scene)
         try:
@@ -289,7 +306,11 @@ class RasterRenderer(Renderer):
         floor = scene.floor
         mirror = scene.mirrors[0] if scene.mirrors else None
         plane = mirror.plane() if mirror else np.zeros(4)
+        sky = look.ambient_colors(scene) if self._footage else None
         for prog in self._progs.values():
+            if sky is not None:
+                _set(prog, "u_sky_up", sky[0])
+                _set(prog, "u_sky_down", sky[1])
             _set(prog, "u_sun_dir", tuple(float(v) for v in d / np.linalg.norm(d)))
             _set(prog, "u_sun_color", tuple(float(c * scene.light.sun_intensity) for c in scene.light.sun_color))
             _set(prog, "u_ambient", float(scene.light.ambient))
@@ -322,7 +343,11 @@ class RasterRenderer(Renderer):
         if skip is None:
             skip = np.zeros(T, bool)
         floor = scene.floor
-        floor_prog = self._progs[_PATTERNS.get(floor.pattern, 2)]
+        floor_prog = self._floor_prog(floor)
+        if self._footage:  # a floor's finish: tiles and marble shine
+            gloss = 1.0 - float(floor.roughness)
+            _set(floor_prog, "u_spec", 0.04 + 0.2 * gloss if self.specular else 0.0)
+            _set(floor_prog, "u_shininess", 8.0 + 56.0 * gloss)
         _set(floor_prog, "u_albedo", tuple(floor.color))
         _set(floor_prog, "u_id", 0.0)
         objects = [(k, o) for k, o in enumerate(scene.objects) if visible[k]]
@@ -444,13 +469,13 @@ class RasterRenderer(Renderer):
               draw_floor=True, mirror=None) -> None:
         """Opaque objects, the floor, then blended glass, into ``fbo`` seen through ``view``."""
         ctx, prog = self._ctx, self._prog
-        floor_prog = self._progs[_PATTERNS.get(scene.floor.pattern, 2)]
+        floor_prog = self._floor_prog(scene.floor)
         fbo.use()
         optical = any(self._optics)
         for unit, tex in enumerate((self._shadow_tex, self._lamp_tex, self._glass_tex, self._tint_tex,
                                     self._refl_color, self._refl_id)[: 6 if optical else 1]):
             tex.use(location=unit)
-        for p in (prog, floor_prog):
+        for p in {prog, floor_prog, self._progs.get(look.TEXTURED_OBJECT, prog)}:
             _write(p, "u_view", view)
             _write(p, "u_proj", proj)
             _write(p, "u_eye", eye)
@@ -466,6 +491,9 @@ class RasterRenderer(Renderer):
             if floor_mirror:
                 _set(floor_prog, "u_reflect", float(mirror.reflectivity))
             _write(floor_prog, "u_model", _gl(np.eye(4)))
+            if floor_prog is self._progs.get(look.TEXTURED_FLOOR):
+                look.bind(self._textures, floor_prog, scene.floor.pattern, scene.floor.texture_variant,
+                          scene.floor.tile_m, _set)
             vaos[0].render()
             if floor_mirror:
                 _set(floor_prog, "u_reflect", 0.0)
@@ -481,6 +509,9 @@ class RasterRenderer(Renderer):
             ctx.disable(ctx.BLEND)
 
     def _draw_object(self, prog, vaos, models, k, o, spec, shininess, mirror, optical) -> None:
+        if vaos[k + 1].program is not prog:  # a textured object (the footage look)
+            prog = vaos[k + 1].program
+            look.bind(self._textures, prog, o.texture, o.texture_variant, textures.repeat_m(o), _set)
         _write(prog, "u_model", _gl(models[k]))
         _set(prog, "u_albedo", tuple(o.color))
         _set(prog, "u_id", float(o.id))
@@ -504,7 +535,8 @@ class RasterRenderer(Renderer):
             "backend": "moderngl/EGL",
             "shading": "lambert+ambient+blinn-phong, bilinear PCF sun shadow map; point/spot lamp with a "
                        "distance shadow atlas; planar mirrors by a mirrored render; alpha-blended glass with "
-                       "tinted sun shadows",
+                       "tinted sun shadows; footage look: procedural textures (triplanar, trilinear mipmaps) "
+                       "and a sky/ground hemisphere ambient",
             "antialiasing": "none",
             "reuse_frames": self.reuse_frames,
             "shadow_map_size": self.shadow_map_size or "auto",
@@ -519,6 +551,8 @@ class RasterRenderer(Renderer):
         for progs in getattr(self, "_variants", {}).values():
             for prog in progs.values():
                 prog.release()
-        self._variants, self._progs, self._prog = {}, {}, None
+        if getattr(self, "_textures", None) is not None:
+            self._textures.release()
+        self._variants, self._progs, self._prog, self._textures = {}, {}, None, None
         self._ctx = None
         self._size = None

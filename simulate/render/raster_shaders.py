@@ -1,6 +1,7 @@
 """GLSL sources of the raster renderer (:mod:`simulate.render.raster`).
 
-The main program is compiled per floor PATTERN and per optics (LAMP, GLASS, MIRROR), each a
+The main program is compiled per floor PATTERN, per optics (LAMP, GLASS, MIRROR) and per look
+(FOOTAGE: textures and the hemisphere ambient, :mod:`simulate.render.raster_look`), each a
 ``#define`` the renderer puts in front: llvmpipe pays for code behind a branch on every
 fragment, so what a scene does not use is not compiled in.
 """
@@ -17,8 +18,16 @@ out vec3 v_world;
 out vec3 v_nrm;
 out vec4 v_light;
 out float v_depth;
+#if FOOTAGE
+out vec3 v_local;   // body frame: a texture moves with its object
+out vec3 v_lnrm;
+#endif
 void main() {
     vec4 w = u_model * vec4(in_pos, 1.0);
+#if FOOTAGE
+    v_local = in_pos;
+    v_lnrm = in_nrm;
+#endif
     v_world = w.xyz;
     v_nrm = mat3(u_model) * in_nrm;
     v_light = u_light_vp * w;
@@ -78,6 +87,16 @@ uniform vec3 u_mirror_tint;
 uniform sampler2D u_refl_color;
 uniform sampler2D u_refl_id;
 #endif
+#if FOOTAGE
+// the footage look (simulate.render.raster_look): PATTERN 4 a textured object, 5 a textured floor
+uniform sampler2D u_tex;      // simulate.textures image, linear RGB
+uniform float u_tex_m;        // metres per image repeat
+uniform vec3 u_tex_mean;      // its mean colour: albedo = colour x texture / mean
+uniform vec3 u_sky_up;        // hemisphere ambient: sky above, floor bounce below
+uniform vec3 u_sky_down;
+in vec3 v_local;
+in vec3 v_lnrm;
+#endif
 in vec3 v_world;
 in vec3 v_nrm;
 in vec4 v_light;
@@ -121,12 +140,15 @@ float lamp_light(vec3 n) {
 
 void main() {
     vec3 albedo = u_albedo;
-#if PATTERN == 0
+#if PATTERN == 0 || PATTERN == 4
     vec3 to_eye = normalize(u_eye - v_world);
     vec3 n = normalize(v_nrm);
     if (dot(n, to_eye) < 0.0) n = -n;   // meshes of unknown winding are lit from the seen side
 #else
     vec3 n = vec3(0.0, 0.0, 1.0);
+#if PATTERN == 5
+    vec3 to_eye = normalize(u_eye - v_world);
+#endif
 #endif
 #if PATTERN == 1
     vec2 cell = floor(v_world.xy / u_tile);
@@ -134,6 +156,15 @@ void main() {
 #elif PATTERN == 3
     float t = 0.6 * vnoise(v_world.xy / u_tile) + 0.4 * vnoise(v_world.xy / u_tile * 4.0);
     albedo = mix(u_albedo, u_floor2, t);
+#elif PATTERN == 4
+    // triplanar in the body frame, weighted by how squarely each plane faces the normal
+    vec3 wgt = pow(abs(normalize(v_lnrm)), vec3(4.0));
+    wgt /= max(wgt.x + wgt.y + wgt.z, 1e-6);
+    vec3 q = v_local / u_tex_m;
+    vec3 tx = texture(u_tex, q.yz).rgb * wgt.x + texture(u_tex, q.xz).rgb * wgt.y + texture(u_tex, q.xy).rgb * wgt.z;
+    albedo = u_albedo * tx / u_tex_mean;
+#elif PATTERN == 5
+    albedo = u_albedo * texture(u_tex, v_world.xy / u_tile).rgb / u_tex_mean;
 #endif
     vec3 p = v_light.xyz / v_light.w * 0.5 + 0.5;
     float ndl = max(dot(n, u_sun_dir), 0.0);
@@ -149,13 +180,18 @@ void main() {
         sun *= mix(texture(u_glass_tint, p.xy).rgb, vec3(1.0), front);
     }
 #endif
-#if PATTERN == 0
+#if PATTERN == 0 || PATTERN == 4 || PATTERN == 5
     vec3 h = normalize(u_sun_dir + to_eye);
     float spec = u_spec * pow(max(dot(n, h), 0.0), u_shininess) * step(0.0, ndl);
 #else
     float spec = 0.0;
 #endif
+#if FOOTAGE
+    vec3 amb = u_ambient * mix(u_sky_down, u_sky_up, 0.5 + 0.5 * n.z);
+    vec3 c = albedo * (amb + sun * ndl * lit) + sun * spec * lit;
+#else
     vec3 c = albedo * (u_ambient + sun * ndl * lit) + sun * spec * lit;
+#endif
     float lamp_lit = 0.0;
 #if LAMP
     if (u_lamp_on > 0.5) {
