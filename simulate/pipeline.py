@@ -130,6 +130,17 @@ def draw_scene(task: SampleTask, rejections: Counter, start_attempt: int = 0) ->
     )
 
 
+def develop(views, scene: SceneSpec) -> None:
+    """The footage look's camera response on the three views' RGB, after the mask is made
+    (in place; nothing to do for a plain-look camera)."""
+    cam = scene.camera
+    if cam.exposure_ev or cam.vignette or cam.grain:
+        views.full.rgb, views.removed.rgb, views.hidden.rgb = camerawork.develop(
+            [views.full.rgb, views.removed.rgb, views.hidden.rgb], seed=scene.seed,
+            exposure_ev=cam.exposure_ev, vignette=cam.vignette, grain=cam.grain,
+        )
+
+
 def trajectory_summary(scene: SceneSpec, full: SimResult, removed: SimResult) -> list[dict]:
     disp_f, rot_f = validation.motion(full.poses)
     disp_r, rot_r = validation.motion(removed.poses)
@@ -209,14 +220,9 @@ def _run_sample(task: SampleTask, rejections: Counter) -> dict:
                 f"{config.max_attempts} draws; rejections: {dict(rejections)}"
             )
     scene, full, removed = draw.scene, draw.full, draw.removed
-    cam = scene.camera
-    if cam.exposure_ev or cam.vignette or cam.grain:  # the footage look's camera response
-        c = cpu_seconds()
-        views.full.rgb, views.removed.rgb, views.hidden.rgb = camerawork.develop(
-            [views.full.rgb, views.removed.rgb, views.hidden.rgb], seed=scene.seed,
-            exposure_ev=cam.exposure_ev, vignette=cam.vignette, grain=cam.grain,
-        )
-        timings["render_s"] += cpu_seconds() - c
+    c = cpu_seconds()
+    develop(views, scene)
+    timings["render_s"] += cpu_seconds() - c
     c3 = cpu_seconds()
     text = captions.caption(scene, removed.poses)
     affected = validation.affected_ids(scene, full, removed)
