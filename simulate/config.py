@@ -54,7 +54,7 @@ class SimulateConfig:
     )
     sets: list[str] = field(
         default_factory=lambda: list(SETS),
-        metadata={"help": "comma list of sets the footage look draws from (room, tabletop, outdoor)"},
+        metadata={"help": "comma list of sets the footage look draws from"},
     )
     workers: int = field(default=1, metadata={"help": "parallel worker processes (or Ray CPUs)"})
     executor: str = field(default="local", metadata={"help": "local process pool or a Ray cluster", "choices": EXECUTORS})
