@@ -45,7 +45,7 @@ def floor_cpu(out: Path, sid: str, config: SimulateConfig, scratch: Path) -> flo
     renderer = renderer_for(config)
     c0 = cpu_seconds()
     views = renderer.render_views(scene, traj["full"], traj["removed"])
-    develop(views, scene)  # the footage look's camera response: part of making the pixels
+    develop(views, scene, grain=config.renderer == "raster")  # the footage look's camera response
     mask = np.full(views.full.ids.shape, 255, np.uint8)  # the mask file is encoded, not computed
     formats.write_sample(scratch, formats.Sample(
         sample_id=sid, full=views.full.rgb, removed=views.removed.rgb, hidden=views.hidden.rgb, mask=mask,

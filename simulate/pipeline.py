@@ -130,14 +130,16 @@ def draw_scene(task: SampleTask, rejections: Counter, start_attempt: int = 0) ->
     )
 
 
-def develop(views, scene: SceneSpec) -> None:
+def develop(views, scene: SceneSpec, *, grain: bool = True) -> None:
     """The footage look's camera response on the three views' RGB, after the mask is made
-    (in place; nothing to do for a plain-look camera)."""
+    (in place; nothing to do for a plain-look camera). ``grain=False`` for a path tracer,
+    whose sampling noise already is the picture's grain."""
     cam = scene.camera
-    if cam.exposure_ev or cam.vignette or cam.grain:
+    noise = cam.grain if grain else 0.0
+    if cam.exposure_ev or cam.vignette or noise:
         views.full.rgb, views.removed.rgb, views.hidden.rgb = camerawork.develop(
             [views.full.rgb, views.removed.rgb, views.hidden.rgb], seed=scene.seed,
-            exposure_ev=cam.exposure_ev, vignette=cam.vignette, grain=cam.grain,
+            exposure_ev=cam.exposure_ev, vignette=cam.vignette, grain=noise,
         )
 
 
@@ -221,7 +223,7 @@ def _run_sample(task: SampleTask, rejections: Counter) -> dict:
             )
     scene, full, removed = draw.scene, draw.full, draw.removed
     c = cpu_seconds()
-    develop(views, scene)
+    develop(views, scene, grain=config.renderer == "raster")
     timings["render_s"] += cpu_seconds() - c
     c3 = cpu_seconds()
     text = captions.caption(scene, removed.poses)
