@@ -108,7 +108,7 @@ def footage(height: int, paths=FOOTAGE) -> Pooled:
 
 
 def generated(renderer: str, look: str, samples: int, resolution: tuple[int, int], frames: int, spp: int,
-              workdir: Path, height: int) -> tuple[Pooled, int]:
+              workdir: Path, height: int, denoiser: bool = False) -> tuple[Pooled, int]:
     """Pooled statistics of a fresh dataset's input videos, and its rejected draws."""
     from simulate.config import SimulateConfig
     from simulate.generate import generate
@@ -116,7 +116,7 @@ def generated(renderer: str, look: str, samples: int, resolution: tuple[int, int
 
     out = workdir / f"{renderer}-{look}"
     config = SimulateConfig(out=str(out), num_samples=samples, resolution=resolution, frames=frames, fps=12,
-                            renderer=renderer, look=look, spp=spp, progress=False, seed=7)
+                            renderer=renderer, look=look, spp=spp, denoiser=denoiser, progress=False, seed=7)
     generate(config)
     pooled = Pooled()
     header = json.loads((out / formats.HEADER).read_text())
@@ -149,6 +149,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cycles-resolution", default="224x128", type=parse_resolution)
     parser.add_argument("--cycles-frames", type=int, default=8)
     parser.add_argument("--spp", type=int, default=8, help="Cycles samples per pixel")
+    parser.add_argument("--denoiser", action="store_true", help="Cycles: OpenImageDenoise on the RGB")
     parser.add_argument("--analysis-height", type=int, default=128, help="rows every frame is resized to")
     parser.add_argument("--json", help="also write the distances to this JSON file")
     parser.add_argument("--keep", help="keep the generated datasets under this directory")
@@ -166,11 +167,13 @@ def main(argv=None) -> int:
             frames = args.frames if big else args.cycles_frames
             for look in LOOKS:
                 t0 = time.time()
-                pooled, rejected = generated(renderer, look, n, res, frames, args.spp, workdir, height)
+                pooled, rejected = generated(renderer, look, n, res, frames, args.spp, workdir, height,
+                                             args.denoiser and not big)
                 name = f"{renderer} {look}"
                 columns[name] = pooled.distance(real)
                 notes[name] = (f"{pooled.clips} clips {res[0]}x{res[1]}x{frames}"
-                               f"{f', {args.spp} spp' if not big else ''}, {rejected} rejected draws, "
+                               f"{f', {args.spp} spp' if not big else ''}{', denoised' if args.denoiser and not big else ''}, "
+                               f"{rejected} rejected draws, "
                                f"{time.time() - t0:.0f} s wall")
     finally:
         if not args.keep:
