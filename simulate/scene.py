@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from simulate.rotation import quat_rotate
+
 SHAPES = ("box", "sphere", "cylinder", "mesh")
 ROLES = ("removed", "target", "support", "actor", "distractor", "fixture")
 MATERIALS = ("rubber", "plastic", "metal", "wood")
@@ -231,9 +233,7 @@ class SceneSpec:
             pose = poses[frame, self.index_of(lamp.attached_to)]
             if not np.isfinite(pose).all():
                 return None
-            from simulate.sampling import _rotate  # sampling imports this module
-
-            pos, axis = pose[:3] + _rotate(pose[3:], pos[None])[0], _rotate(pose[3:], axis[None])[0]
+            pos, axis = pose[:3] + quat_rotate(pose[3:], pos[None])[0], quat_rotate(pose[3:], axis[None])[0]
         return pos, axis / max(np.linalg.norm(axis), 1e-12)
 
     def removed_mask(self) -> np.ndarray:
