@@ -21,6 +21,10 @@ def _check_common(cmd: str, input_: str, out: str) -> None:
         raise ConfigError(f"masks {cmd} needs --input")
     if not out:
         raise ConfigError(f"masks {cmd} needs --out")
+
+
+def _check_paths(input_: str, out: str) -> None:
+    """The file-system checks, after every argument check (as in every command's config)."""
     check_folder(input_, "--input")
     check_writable(out)
 
@@ -50,6 +54,7 @@ class MaskPredictConfig:
             raise ConfigError(f"--change-threshold must be in (0, 255), got {self.change_threshold}")
         if self.contact_px < 0:
             raise ConfigError(f"--contact-px must be 0 or more, got {self.contact_px}")
+        _check_paths(self.input, self.out)
 
 
 @dataclass
@@ -70,6 +75,7 @@ class MaskBaselineConfig:
         self.method = check_method_name(self.method or self.name, "--name")
         if self.dilate_px < 1:
             raise ConfigError(f"--dilate-px must be at least 1, got {self.dilate_px}")
+        _check_paths(self.input, self.out)
 
 
 @dataclass
@@ -102,3 +108,4 @@ class MaskCommandConfig:
             raise ConfigError(f"--timeout-s must be positive, got {self.timeout_s}")
         # The same placeholders as `void baseline command`: checked by the same code.
         BaselineConfig._check_cmd_fields(self)
+        _check_paths(self.input, self.out)
