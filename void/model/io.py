@@ -86,7 +86,7 @@ def model_info(transformer, **extra: Any) -> dict[str, Any]:
         "latent": cfg.latent,
         "sample_size": [int(v) for v in cfg.sample_size],
         "use_text": bool(cfg.use_text),
-        "num_parameters": int(sum(p.numel() for n, p in transformer.named_parameters() if not n.startswith("vae."))),
+        "num_parameters": int(sum(p.numel() for p in transformer.parameters())),
     }
     info.update(extra)
     return info
