@@ -95,6 +95,23 @@ def test_offload_modes_compute_the_same_and_fp8_stays_close(tiny_model_dir):
     assert not torch.equal(out, ref) and (out - ref).abs().mean() < 0.1
 
 
+def test_offload_modes_move_the_vae_component_too(void_layout):
+    """The VAE is a component beside the transformers: offloading handles it on its own and
+    the result does not change; fp8 storage leaves it in full precision."""
+    g = torch.Generator().manual_seed(1)
+    clip = torch.rand(1, 9, 3, 32, 32, generator=g) * 2 - 1
+    mask = torch.full((1, 9, 32, 32), 255, dtype=torch.uint8)
+    mask[:, :, 8:20, 8:24] = 0
+    ref = _run(VoidPipeline.from_pretrained(void_layout, load_pass2=False), clip, mask)
+    for offload in ("model", "sequential"):
+        pipe = VoidPipeline.from_pretrained(void_layout, load_pass2=False)
+        pipe.configure_memory("cpu", offload=offload, weights="fp8" if offload == "model" else "auto")
+        out = _run(pipe, clip, mask)
+        if offload == "sequential":
+            assert torch.allclose(out, ref, atol=1e-5)
+        assert {p.dtype for p in pipe.vae.parameters()} == {torch.float32}
+
+
 def test_void_parity_pass2_end_to_end_on_voids_sample(void_layout, void_samples, tmp_path, capsys):
     pred = tmp_path / "pred"
     argv = ["infer", "--void-parity", "--pass2", "--model", str(void_layout), "--input", str(void_samples),
