@@ -148,7 +148,8 @@ class VoidPipeline(DiffusionPipeline):
         _no_unknown("save_pretrained", kwargs)
         return model_io.save_model_dir(
             save_directory, self.transformer, self.scheduler, transformer_2=self.transformer_2, vae=self.vae,
-            text_encoder=self.text_encoder_path, tokenizer=self.tokenizer_path, info={**self.info, **(info or {})},
+            text_encoder=self.text_encoder_path, tokenizer=self.tokenizer_path,
+            info={k: v for k, v in {**self.info, **(info or {})}.items() if k != "path"},  # not where it came from
         )
 
     @classmethod

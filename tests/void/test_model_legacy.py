@@ -102,6 +102,8 @@ def test_old_vae_run_samples_and_resaves_in_the_new_layout(tmp_path):
     pipe.save_pretrained(tmp_path / "new")
     index = json.loads((tmp_path / "new" / model_io.MODEL_INDEX_JSON).read_text())
     assert index["vae"][1] == "AutoencoderKLCogVideoX" and index["text_encoder"]["path"] == "/models/CogVideoX-Fun"
+    meta = model_io.read_model_info(tmp_path / "new")
+    assert meta["format_version"] == model_io.MODEL_FORMAT_VERSION == 2 and meta["train_steps"] == 3
     cfg = json.loads((tmp_path / "new" / "transformer" / "config.json").read_text())
     assert "vae_config" not in cfg and "text_encoder_path" not in cfg
     again = VoidPipeline.from_pretrained(tmp_path / "new")

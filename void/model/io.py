@@ -140,7 +140,9 @@ def save_model_dir(
     meta = model_info(transformer, has_pass2_model=transformer_2 is not None)
     if text["path"]:
         meta["text_encoder"] = text["path"]
-    meta.update(info or {})
+    # ``info`` adds to what the components say of themselves, never overrides it (a pipeline
+    # loaded from an older folder carries that folder's format_version in its info).
+    meta.update({k: v for k, v in (info or {}).items() if k not in meta or k == "sample_size"})
     atomic.write_json(path / VOID_MODEL_JSON, meta)
     return path
 
