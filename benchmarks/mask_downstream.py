@@ -101,9 +101,11 @@ def _cell(v: tuple, signed: bool = False) -> str:
 
 def table_markdown(iv: dict, diffs: dict, ours: str = "true") -> str:
     """The two tables (per mask source; true minus each other source) as markdown."""
-    heads = [h for _, _, h in COLUMNS]
     keys = [f"{m}/{r}" for m, r, _ in COLUMNS]
     n_clips = max((v[3] for row in iv.values() for v in row.values()), default=0)
+    # A score left undefined on some clips (CF: no visible consequence) says on how many it is.
+    n_of = {k: max((row[k][3] for row in iv.values()), default=0) for k in keys}
+    heads = [h if n_of[k] == n_clips else f"{h} ({n_of[k]} clips)" for k, (_, _, h) in zip(keys, COLUMNS)]
     lines = [f"| masks | {' | '.join(heads)} |", "|---" * (len(heads) + 1) + "|"]
     for label, row in iv.items():
         lines.append(f"| {label} | " + " | ".join(_cell(row[k]) for k in keys) + " |")

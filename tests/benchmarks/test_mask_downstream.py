@@ -53,3 +53,9 @@ def test_table_lists_every_source_and_difference():
     assert lines[2].startswith("| true | 1.000 [1.000, 1.000] |")
     assert any(line.startswith("| local | +0.333 [") for line in lines)  # CF win rate: 2/3 - 1/3
     assert "over 4 test clips" in text
+
+
+def test_a_column_undefined_on_some_clips_says_on_how_many():
+    df = _frame()
+    header = table_markdown(intervals(df, ["true", "local"], resamples=200), paired(df, "true", ["local"], resamples=200)).splitlines()[0]
+    assert "| CF win rate (3 clips) | CF margin (3 clips) | PSNR removed (dB) |" in header
