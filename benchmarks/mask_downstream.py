@@ -133,6 +133,32 @@ def _max_output_difference(preds: Path, a: str, b: str) -> tuple[int, int]:
     return worst, n
 
 
+def sheet(test: Path, masks: Path, preds: Path, sample_id: str, labels, *, frames: int = 4, scale: int = 4) -> np.ndarray:
+    """One clip at a few frames: input, the counterfactual target, then per mask source its
+    mask (false colour) and the model's output with it. Rows labelled on the left."""
+    from PIL import Image, ImageDraw
+
+    from void import formats, quadmask, video
+
+    ref = formats.Dataset(test).sample(sample_id)
+    full, target = ref.load_video("full"), ref.load_video("removed")
+    idx = np.linspace(0, len(full) - 1, frames).round().astype(int)
+    rows = [("input", full), ("target (counterfactual)", target)]
+    for label in labels:
+        mask = ref.load_mask() if label == "true" else video.read_mask(masks / label / f"{sample_id}.mp4", strict=False)
+        out, _ = video.read_video_fps(formats.prediction_path(preds, method_of(label), sample_id))
+        rows += [(f"mask: {label}", quadmask.colorize(mask)), (f"output: {label} mask", out)]
+    h, w = full.shape[1] * scale, full.shape[2] * scale
+    margin = 190
+    img = Image.new("RGB", (margin + frames * w, len(rows) * h), (16, 16, 16))
+    draw = ImageDraw.Draw(img)
+    for r, (name, clip) in enumerate(rows):
+        draw.text((6, r * h + h // 2), name, fill=(235, 235, 235), anchor="lm")
+        for c, t in enumerate(idx):
+            img.paste(Image.fromarray(clip[t]).resize((w, h), Image.NEAREST), (margin + c * w, r * h))
+    return np.asarray(img)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="/tmp/void_mask_downstream")
@@ -232,6 +258,16 @@ def main() -> int:
                "oracle_check": {"max_abs_difference": worst, "clips": compared},
                "intervals": iv, "true_minus": diffs}  # fmt: skip
     atomic.write_json(out / "mask_downstream.json", summary)
+    # the clip where the true mask's CF margin gains most over the local predictor's
+    cf = df[(df.metric == "cf_margin") & df.method.isin(["true", "local"])].pivot_table(index="sample_id", columns="method", values="value")
+    if {"true", "local"} <= set(cf.columns) and cf.notna().all(axis=1).any():
+        shown = (cf["true"] - cf["local"]).idxmax()
+        from PIL import Image
+
+        with atomic.atomic_path(out / "sheet.png") as tmp:
+            Image.fromarray(sheet(test, masks, preds, shown, ["true", "local", "object-only"])).save(tmp, format="PNG")
+        summary["sheet"] = {"path": str(out / "sheet.png"), "sample_id": shown}
+        atomic.write_json(out / "mask_downstream.json", summary)
     print()
     if trained:
         print(f"model: {run} ({trained['steps']} steps in {trained['wall_s'] / 60:.1f} min, final loss {trained['final_loss']:.4f})")
@@ -240,6 +276,8 @@ def main() -> int:
     print()
     print(text)
     print(f"\nall numbers: {out / 'mask_downstream.json'}")
+    if "sheet" in summary:
+        print(f"one clip ({summary['sheet']['sample_id']}, largest true-minus-local CF margin): {summary['sheet']['path']}")
     return 0
 
 
