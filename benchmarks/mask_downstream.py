@@ -19,7 +19,9 @@ Steps, each calling a stage's entry function (what ``void <stage>`` runs):
 5. ``void evaluate`` on the outputs and ``void evaluate --task masks`` on the masks;
 6. print per mask source: IoU of the affected class, CF win rate, CF margin and PSNR of the
    removed and affected regions, means with 95% bootstrap intervals over clips; then the
-   paired difference true minus each predicted mask (paired bootstrap over clips).
+   paired difference true minus each predicted mask (paired bootstrap over clips). All
+   numbers go to ``OUT/mask_downstream.json``; ``OUT/sheet.png`` shows the clip where the
+   true mask's CF margin gains most over the local predictor's.
 
 Every stage skips work already on disk, so a rerun with the same ``--out`` resumes.
 """
