@@ -108,7 +108,11 @@ def build(config: LeaderboardConfig) -> BuildReport:
     if mask_dirs:
         from leaderboard import masks
 
-        mask_df = require("pandas").concat([masks.load(d) for d in mask_dirs], ignore_index=True)
+        frames = [masks.load(d) for d in mask_dirs]
+        both = set(frames[0]["method"]) & set(frames[-1]["method"]) if len(frames) > 1 else set()
+        if both:
+            raise inputs.InputError(f"mask method(s) {', '.join(sorted(both))} are both in --masks {config.masks} and in a mask bundle; give each its own name")
+        mask_df = require("pandas").concat(frames, ignore_index=True)
         mask_long = masks.score(mask_df, resamples=config.resamples, confidence=config.confidence, seed=config.seed)
         _write(out / masks.MASKS_CSV, masks.csv(mask_long))
         source = ", ".join([str(config.masks)] * bool(config.masks) + [b.path.name for b in (merged.mask_bundles if merged else [])])

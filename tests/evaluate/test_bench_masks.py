@@ -128,3 +128,21 @@ def test_mixed_definitions_and_mask_only_sites_are_refused(bench, bundles, tmp_p
         build(LeaderboardConfig(bundles=[str(bundles["object-only"]), str(other)], out=str(tmp_path / "s1"), resamples=200, quiet=True))
     with pytest.raises(InputError, match="only mask-track bundles"):
         build(LeaderboardConfig(bundles=[str(bundles["oracle"])], out=str(tmp_path / "s2"), resamples=200, quiet=True))
+
+
+def test_masks_folder_and_mask_bundles_add_up_but_may_not_share_a_name(bench, bundles, tmp_path):
+    from evaluate.bundle import read_bundle as rb
+    from leaderboard.bundles import MASK_RESULTS_DIR
+
+    removal = score_tiny(bench, make_submission(bench, tmp_path / "ident"), tmp_path / "identity.zip")
+    site = tmp_path / "site"
+    build(LeaderboardConfig(bundles=[str(removal), str(bundles["oracle"])], out=str(site), resamples=200, quiet=True))
+    # the merged mask results folder is what --masks reads: the same oracle twice is refused
+    with pytest.raises(InputError, match="oracle are both in --masks"):
+        build(LeaderboardConfig(bundles=[str(removal), str(bundles["oracle"])], masks=str(site / MASK_RESULTS_DIR), out=str(tmp_path / "s2"), resamples=200, quiet=True))
+    build(LeaderboardConfig(bundles=[str(removal), str(bundles["object-only"])], masks=str(site / MASK_RESULTS_DIR), out=str(tmp_path / "s3"), resamples=200, quiet=True))
+    section = (tmp_path / "s3" / "index.html").read_text().split('id="mask-track"')[1]
+    assert ">oracle<" in section and ">object-only<" in section
+    from evaluate.masks.metrics import SUITE_VERSION
+
+    assert rb(bundles["oracle"]).data["scored"]["mask_suite_version"] == SUITE_VERSION
