@@ -175,29 +175,34 @@ def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> S
             raise Reject("placement", "the object stands in the walking person's way")
     elif mode in ("kick", "knock"):
         top = sampling.rest_height(target) + sampling.top_height(target)
-        best = None
+        candidates = []  # (foot speed, part, time index) of a foot low enough to meet the object
         for pid in _foot_parts(parts):
             path = poses[pid][:, :3]
             speed = np.linalg.norm(np.diff(path[:, :2], axis=0), axis=1) / dt
             for i in range(lo, min(hi, len(speed))):
-                if path[i, 2] < 0.8 * top and (best is None or speed[i] > best[0]):
-                    best = (speed[i], pid, i)
-        if best is None or best[0] < 0.5:
+                if path[i, 2] < 0.8 * top and speed[i] >= 0.5:
+                    candidates.append((float(speed[i]), pid, i))
+        if not candidates:
             raise Reject("no_contact", "no foot moves fast enough near the floor in the contact window")
-        _, pid, i = best
-        foot = poses[pid][i, :3]
-        ahead = poses[pid][i + 1, :2] - poses[pid][i, :2]
-        ahead = ahead / max(np.linalg.norm(ahead), 1e-9)
-        xy = foot[:2] + ahead * sampling.footprint_radius(target) * float(rng.uniform(0.0, 0.6))
-        rest_on_floor(target, xy, settle_mesh=False)
+        lead = float(rng.uniform(0.0, 0.6))
+        # the fastest foot whose meeting point is clear of the body at the first frame (in a
+        # short video the person is still near it then)
+        for _, pid, i in sorted(candidates, key=lambda c: -c[0]):
+            foot = poses[pid][i, :3]
+            ahead = poses[pid][i + 1, :2] - poses[pid][i, :2]
+            ahead = ahead / max(np.linalg.norm(ahead), 1e-9)
+            xy = foot[:2] + ahead * sampling.footprint_radius(target) * lead
+            rest_on_floor(target, xy, settle_mesh=False)
+            if _clear_of_body(target, parts, poses, 0):
+                break
+        else:
+            raise Reject("placement", "the object would start inside the person")
         t_meet = float(times[i])
         # where a kicked or pushed object is heading, so the camera keeps it in view
         reach = (1.2 if mode == "kick" else 0.6) + sampling.footprint_radius(target)
         follow = [np.r_[xy + ahead * reach, 0.05]]
         target.rolling_friction = max(target.rolling_friction, 0.05)
         target.restitution = min(target.restitution, 0.3)
-        if not _clear_of_body(target, parts, poses, 0):
-            raise Reject("placement", "the object would start inside the person")
     else:
         hand = sampling.choice(rng, ("right", "left"))
         link = humanoid.HANDS[hand]
