@@ -87,8 +87,9 @@ class PersonSpec:
     At scene time t the clip shows time ``start_s + speed * max(0, t - hold_s)``; its first
     root position is put at ``position`` (x, y), turned by ``heading_rad`` about z, and the
     whole rig is scaled by ``scale``, its limb segments by ``proportions``. ``part_ids`` are
-    the scene objects that draw it. A carried object (``carried_id``) is held in the ``hand_link`` at the ``grip`` pose (link
-    frame) from the first frame until ``release_s`` (None: never let go).
+    the scene objects that draw it. A carried object (``carried_id``) is held in the
+    ``hand_link`` at the ``grip`` pose (link frame) from the first frame until ``release_s``
+    (None: never let go).
     """
 
     index: int
