@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from void.model import VoidTransformer
+from void.model import latents as lat
 from void.model.io import make_scheduler
 from void.pipeline import VoidPipeline
 from void import warped_noise
@@ -66,8 +67,12 @@ def _time(fn, device, repeats: int) -> float:
 def bench_config(name: str, frames: int, steps: int, repeats: int, device, dtype) -> dict:
     torch.manual_seed(0)
     kwargs = dict(CONFIGS[name])
+    vae = None
+    if kwargs.get("latent") == "vae":  # the pipeline's VAE component; the transformer learns its shape
+        vae = torch.nn.Module.to(lat.build_vae(lat.TINY_VAE_CONFIG), device=device, dtype=dtype)
+        kwargs.update(lat.vae_transformer_kwargs(lat.TINY_VAE_CONFIG))
     model = torch.nn.Module.to(VoidTransformer(**kwargs).eval(), device=device, dtype=dtype)
-    pipe = VoidPipeline(model, make_scheduler())
+    pipe = VoidPipeline(model, make_scheduler(), vae=vae)
     pipe.set_progress_bar_config(disable=True)
     _, h, w = kwargs["sample_size"]
     g = torch.Generator().manual_seed(0)

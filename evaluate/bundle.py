@@ -49,6 +49,11 @@ class Bundle:
         return str(self.data["card"]["name"])
 
     @property
+    def task(self) -> str:
+        """``removal`` or ``masks`` (bundles written before the mask track carry none: removal)."""
+        return str(self.data.get("task") or "removal")
+
+    @property
     def definition_hash(self) -> str:
         return str(self.data["definition_hash"])
 
@@ -125,6 +130,8 @@ def read_bundle(path: str | os.PathLike) -> Bundle:
         raise BundleError(f"{path}: not a results bundle (format {data.get('format')!r})")
     if int(data.get("format_version", 0)) > BUNDLE_VERSION:
         raise BundleError(f"{path}: bundle format {data['format_version']} is newer than this tool reads; upgrade void-bench")
+    if data.get("task", "removal") not in ("removal", "masks"):
+        raise BundleError(f"{path}: unknown task {data['task']!r} (removal or masks)")
     missing = [k for k in REQUIRED if k not in data]
     if missing:
         raise BundleError(f"{path}: missing {', '.join(missing)}")

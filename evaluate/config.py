@@ -160,6 +160,7 @@ class BaselineConfig:
 
 
 MASK_INPUTS = ("quadmask", "object-mask")
+BENCH_TASKS = ("removal", "masks")
 METHOD_CARD_FIELDS = ("name", "version", "link", "parameters", "hardware", "runtime", "mask_input")
 
 
@@ -171,8 +172,11 @@ class BenchScoreConfig:
     workers: int = field(default=0, metadata={"help": "parallel scoring processes (0: one per CPU core)"})
     previews: bool = field(default=True, metadata={"help": "put small H.264 encodes of the videos in the bundle (the leaderboard gallery shows them)"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    task: str = field(default="removal", metadata={"help": "removal: videos with the object removed; masks: quadmask videos (the mask track)", "choices": BENCH_TASKS})
 
     def __post_init__(self):
+        if self.task not in BENCH_TASKS:
+            raise ConfigError(f"--task must be one of {', '.join(BENCH_TASKS)}, got {self.task!r}")
         for flag, value in (("--bench", self.bench), ("--pred", self.pred), ("--out", self.out)):
             if not value:
                 raise ConfigError(f"bench score needs {flag}")

@@ -75,13 +75,45 @@ def check_videos(bench: bench_format.Bench, pred: Path, workers: int) -> tuple[d
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # each check runs ffmpeg
         found = dict(zip(paths, pool.map(lambda c: inputs.check_prediction(paths[c], expected[c], resize=False), paths)))
     problems = [f"{paths[c]}: {msg}" + (" (every clip needs a video)" if msg == "missing" else "") for c, msg in found.items() if msg]
-    subsets = set(bench.subsets)
+    return expected, problems + stray_videos(bench, pred, clips)
+
+
+def stray_videos(bench: bench_format.Bench, pred: Path, clips) -> list[str]:
+    """A problem for every video in the submission that is not one of the clips."""
+    problems, subsets = [], set(bench.subsets)
     for p in sorted(pred.rglob("*.mp4")):
         rel = p.relative_to(pred).with_suffix("").as_posix()
         if rel not in clips and not p.name.startswith("."):
             where = "" if rel.split("/", 1)[0] in subsets else f" (subsets: {', '.join(sorted(subsets))})"
             problems.append(f"{p}: not a clip of {bench.version}{where}")
-    return expected, problems
+    return problems
+
+
+def link_submission(work: Path, subset: str, pred: Path, method: str) -> Path:
+    """``work/pred/<subset>/<method>`` -> ``pred/<subset>``: the prediction layout evaluate reads."""
+    link_root = work / "pred" / subset
+    link_root.mkdir(parents=True)
+    os.symlink((pred / subset).resolve(), link_root / method)
+    return link_root
+
+
+def bundle_head(bench: bench_format.Bench, task: str, card: dict[str, Any], clips) -> dict[str, Any]:
+    """The bundle fields that say what was scored against what (both tracks)."""
+    checksums_path = bench.checksums_path()
+    return {
+        "format": bundle.BUNDLE_FORMAT,
+        "format_version": bundle.BUNDLE_VERSION,
+        "task": task,
+        "benchmark": bench.info.get("benchmark", "VOID-bench"),
+        "version": bench.version,
+        "definition_hash": bench.definition_hash,
+        "renderer": bench.info["renderer"],
+        "limit_per_family": bench.info.get("limit_per_family"),
+        "checksums_sha256": bench_format.file_sha256(checksums_path),
+        "checksums": checksums_path.read_text(encoding="utf-8"),
+        "card": card,
+        "clips": {c: bench.clips()[c].family() for c in sorted(clips)},
+    }
 
 
 def _preview_task(args: tuple[str, str, float]) -> str:
@@ -94,9 +126,7 @@ def _score_subset(bench: bench_format.Bench, subset: str, pred: Path, method: st
     from evaluate.runner import score
     import pandas as pd
 
-    link_root = work / "pred" / subset
-    link_root.mkdir(parents=True)
-    os.symlink((pred / subset).resolve(), link_root / method)
+    link_root = link_submission(work, subset, pred, method)
     res = work / "results" / subset
     score(EvaluateConfig(
         data=str(bench.root / subset), pred=str(link_root), out=str(res), methods=[method],
@@ -108,12 +138,15 @@ def _score_subset(bench: bench_format.Bench, subset: str, pred: Path, method: st
 
 
 def score_submission(config: BenchScoreConfig) -> int:
+    if config.task == "masks":  # quadmask predictions: the mask track's checks and scorer
+        from evaluate.masks.submission import score_mask_submission
+
+        return score_mask_submission(config)
     start = time.perf_counter()
     pred, out = Path(config.pred), Path(config.out)
     workers = config.workers or max(1, os.cpu_count() or 1)
     # 1. the benchmark and what it was checksummed as
     bench = bench_format.Bench(config.bench)
-    checksums_path = bench.checksums_path()
     bench.checksums()  # refuses an unfinished build
     scorer = bench.info["definition"]["scorer"]
     if int(scorer["suite_version"]) != SUITE_VERSION:
@@ -155,17 +188,7 @@ def score_submission(config: BenchScoreConfig) -> int:
         frames = sum(s.num_frames for s in expected.values())
         # 5. one bundle file
         data = {
-            "format": bundle.BUNDLE_FORMAT,
-            "format_version": bundle.BUNDLE_VERSION,
-            "benchmark": bench.info.get("benchmark", "VOID-bench"),
-            "version": bench.version,
-            "definition_hash": bench.definition_hash,
-            "renderer": bench.info["renderer"],
-            "limit_per_family": bench.info.get("limit_per_family"),
-            "checksums_sha256": bench_format.file_sha256(checksums_path),
-            "checksums": checksums_path.read_text(encoding="utf-8"),
-            "card": card,
-            "clips": {c: bench.clips()[c].family() for c in sorted(expected)},
+            **bundle_head(bench, "removal", card, expected),
             "scored": {
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "void_bench": __version__,

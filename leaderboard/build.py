@@ -104,12 +104,19 @@ def build(config: LeaderboardConfig) -> BuildReport:
     for stale in set(FIGURE_NAMES) - {f.name for f in figures}:  # from an earlier build of this site
         (out / FIGURES_DIR / f"{stale}.png").unlink(missing_ok=True)
     sections = []
-    if config.masks:
+    mask_dirs = [d for d in (config.masks, merged.masks if merged else None) if d]  # --masks, mask bundles
+    if mask_dirs:
         from leaderboard import masks
 
-        mask_long = masks.score(masks.load(config.masks), resamples=config.resamples, confidence=config.confidence, seed=config.seed)
+        frames = [masks.load(d) for d in mask_dirs]
+        both = set(frames[0]["method"]) & set(frames[-1]["method"]) if len(frames) > 1 else set()
+        if both:
+            raise inputs.InputError(f"mask method(s) {', '.join(sorted(both))} are both in --masks {config.masks} and in a mask bundle; give each its own name")
+        mask_df = require("pandas").concat(frames, ignore_index=True)
+        mask_long = masks.score(mask_df, resamples=config.resamples, confidence=config.confidence, seed=config.seed)
         _write(out / masks.MASKS_CSV, masks.csv(mask_long))
-        sections.append(masks.section(mask_long, confidence=config.confidence, source=str(config.masks)))
+        source = ", ".join([str(config.masks)] * bool(config.masks) + [b.path.name for b in (merged.mask_bundles if merged else [])])
+        sections.append(masks.section(mask_long, confidence=config.confidence, source=source))
     created = str(results.summary.get("created") or "")
     page = site.render(
         b, long, title=config.title, confidence=config.confidence, figures=figures, results=results,

@@ -18,6 +18,7 @@ from leaderboard.inputs import InputError
 from void.deps import require
 
 RESULTS_DIR = "results"
+MASK_RESULTS_DIR = "results-masks"  # mask bundles (``task: masks``): the site's mask-track section
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Merged:
     version: str
     definition_hash: str
     notes: list[str] = field(default_factory=list)
+    mask_bundles: list[Bundle] = field(default_factory=list)
+    masks: Path | None = None  # merged mask-track results, when any bundle is a mask bundle
 
     @property
     def methods(self) -> list[str]:
@@ -48,18 +51,44 @@ def load(paths: list[str]) -> list[Bundle]:
                 f"{b.path} and {first.path} cover different clips ({len(b.data.get('clips', {}))} and "
                 f"{len(first.data.get('clips', {}))}; --limit builds?): means over different clips are not comparable"
             )
-    seen: dict[str, Path] = {}
-    for b in bundles:
-        if b.method in seen:
-            raise InputError(f"method {b.method!r} is in both {seen[b.method]} and {b.path}; give each submission its own name")
-        seen[b.method] = b.path
+    seen: dict[tuple[str, str], Path] = {}
+    for b in bundles:  # one name per track: a removal and a mask method may share one
+        if (b.task, b.method) in seen:
+            raise InputError(f"method {b.method!r} is in both {seen[(b.task, b.method)]} and {b.path}; give each submission its own name")
+        seen[(b.task, b.method)] = b.path
     return bundles
+
+
+def _merge_masks(bundles: list[Bundle], site: Path) -> Path:
+    """The mask bundles' rows as a mask-track results directory (``leaderboard.masks`` reads it)."""
+    pd = require("pandas")
+    table = pd.concat([b.table() for b in bundles], ignore_index=True)
+    table["value"] = pd.to_numeric(table["value"], errors="coerce")
+    table["higher_is_better"] = table["higher_is_better"].astype(bool)
+    from evaluate.masks.score import summarize as summarize_masks
+
+    first = bundles[0]
+    methods = [b.method for b in bundles]
+    summary = summarize_masks(table, methods, {}, {}, data=f"{first.data['version']} ({first.definition_hash})",
+                              pred=", ".join(str(b.path.name) for b in bundles))
+    for b in bundles:
+        summary["methods"][b.method]["card"] = b.data["card"]
+    out = site / MASK_RESULTS_DIR
+    write_results(out, table, summary)
+    return out
 
 
 def merge(paths: list[str], site: Path) -> Merged:
     """Check the bundles and write their merged tables to ``SITE/results``."""
     pd = require("pandas")
-    bundles = load(paths)
+    everything = load(paths)
+    mask_bundles = [b for b in everything if b.task == "masks"]
+    bundles = [b for b in everything if b.task != "masks"]
+    if not bundles:
+        raise InputError(
+            f"{', '.join(paths)}: only mask-track bundles (task: masks); the site's main table needs at least one "
+            "removal bundle (`void bench score` without --task masks)"
+        )
     first = bundles[0]
     notes = [f"{len(bundles)} results bundle(s) scored against {first.data['version']}, definition {first.definition_hash}"]
     builds = {}
@@ -86,4 +115,7 @@ def merge(paths: list[str], site: Path) -> Merged:
         summary["methods"][b.method]["card"] = b.data["card"]
     out = site / RESULTS_DIR
     write_results(out, table, summary)
-    return Merged(out, bundles, str(first.data["version"]), first.definition_hash, notes)
+    masks = _merge_masks(mask_bundles, site) if mask_bundles else None
+    if mask_bundles:
+        notes.append(f"{len(mask_bundles)} mask-track bundle(s): {', '.join(b.method for b in mask_bundles)}")
+    return Merged(out, bundles, str(first.data["version"]), first.definition_hash, notes, mask_bundles, masks)

@@ -22,12 +22,15 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from simulate import meshes, sampling
+from void import atomic
 from simulate.scene import ObjectSpec, PersonSpec
 from void.errors import VoidError
 
@@ -54,6 +57,19 @@ VERBS = {
 }
 # y-up rig and clips -> z-up world: +90 degrees about x
 Y_UP_TO_Z_UP = (math.sin(math.pi / 4), 0.0, 0.0, math.cos(math.pi / 4))
+# limb proportions: a length factor per segment, applied to both sides of the body. A segment
+# stretches its links' collision shapes (capsule length, sphere radius, their offsets) and the
+# origins of the joints that hang from them, so the clip's angles are played unchanged.
+SEGMENTS = ("torso", "upper_arm", "forearm", "thigh", "shin")
+PROPORTION_LIMITS = (0.8, 1.2)  # what the rig takes without its capsules overlapping badly
+LINK_SEGMENT = {
+    "chest": "torso", "right_shoulder": "upper_arm", "left_shoulder": "upper_arm",
+    "right_elbow": "forearm", "left_elbow": "forearm", "right_hip": "thigh", "left_hip": "thigh",
+    "right_knee": "shin", "left_knee": "shin",
+}
+JOINT_SEGMENT = {"chest": "torso"}  # the pelvis-to-chest joint hangs from the pelvis but is spine
+RIG_VERSION = 1  # part of a cached rig's file name: bump when the rewriting changes
+CACHE_ENV = "VOID_CACHE_DIR"
 # which garment covers each link
 GARMENT = {
     "root": "trousers", "chest": "shirt", "neck": "skin", "right_hip": "trousers", "right_knee": "trousers",
@@ -118,14 +134,113 @@ def load_clip(name: str) -> Clip:
     return Clip(name, times, frames, name in LOOPING, _wxyz_to_xyzw(frames[:, 4:8]), tuple(joints))
 
 
+def proportion_key(proportions: dict | None) -> tuple[tuple[str, float], ...]:
+    """The non-unit factors, checked and sorted: ``()`` is the rig's own proportions."""
+    out = []
+    for seg, f in sorted((proportions or {}).items()):
+        if seg not in SEGMENTS:
+            raise ClipError(f"unknown limb segment {seg!r} in person proportions; known: {', '.join(SEGMENTS)}")
+        f = float(f)
+        if not PROPORTION_LIMITS[0] <= f <= PROPORTION_LIMITS[1]:
+            raise ClipError(f"limb segment {seg!r}: length factor {f} outside {PROPORTION_LIMITS}")
+        if f != 1.0:
+            out.append((seg, f))
+    return tuple(out)
+
+
 @functools.lru_cache(maxsize=1)
-def primitives() -> tuple[Primitive, ...]:
-    """The rig's collision shapes, read from the URDF (which pads its text with NUL bytes)."""
+def _rig_text() -> str:
     path = meshes.data_dir() / URDF
-    try:
-        root = ET.fromstring(path.read_bytes().replace(b"\x00", b"").decode("utf-8"))
+    try:  # the file pads its text with NUL bytes
+        text = path.read_bytes().replace(b"\x00", b"").decode("utf-8")
+        ET.fromstring(text)
     except (OSError, ET.ParseError, UnicodeDecodeError) as exc:
         raise ClipError(f"{path}: cannot read the humanoid rig ({exc})") from None
+    return text
+
+
+def _scale_xyz(el, f: float) -> None:
+    el.set("xyz", " ".join(f"{float(v) * f:.6f}" for v in el.get("xyz").split()))
+
+
+@functools.lru_cache(maxsize=64)
+def _rig_tree(key: tuple) -> ET.Element:
+    """The rig's XML with the segment factors of ``key`` applied (a fresh tree per key)."""
+    root = ET.fromstring(_rig_text())
+    factors = dict(key)
+    for link in root.iter("link"):
+        f = factors.get(LINK_SEGMENT.get(link.get("name")), 1.0)
+        if f == 1.0:
+            continue
+        for part in list(link.iter("collision")) + list(link.iter("visual")) + list(link.iter("inertial")):
+            origin = part.find("origin")
+            if origin is not None:
+                _scale_xyz(origin, f)
+            geom = part.find("geometry")
+            shape = None if geom is None else geom[0]
+            if shape is None:
+                continue
+            if shape.tag == "capsule" or shape.tag == "cylinder":
+                shape.set("length", f"{float(shape.get('length')) * f:.6f}")
+            elif shape.tag == "sphere":
+                shape.set("radius", f"{float(shape.get('radius')) * f:.6f}")
+            elif shape.tag == "box":
+                shape.set("size", " ".join(f"{float(v) * f:.6f}" for v in shape.get("size").split()))
+    for joint in root.iter("joint"):
+        seg = JOINT_SEGMENT.get(joint.get("name")) or LINK_SEGMENT.get(joint.find("parent").get("link"))
+        f = factors.get(seg, 1.0)
+        if f != 1.0:
+            _scale_xyz(joint.find("origin"), f)
+    return root
+
+
+def cache_dir() -> Path:
+    """Where rigs with other proportions are written: ``$VOID_CACHE_DIR`` or ~/.cache/void-bench."""
+    base = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "void-bench")
+    return Path(base) / "humanoid"
+
+
+def urdf_path(proportions: dict | None = None) -> Path:
+    """The URDF to load for these proportions: pybullet_data's own for the rig's proportions,
+    otherwise a rewritten copy in :func:`cache_dir` named by its factors (written atomically
+    once; pybullet_data is never modified)."""
+    key = proportion_key(proportions)
+    if not key:
+        return meshes.data_dir() / URDF
+    name = "_".join(f"{seg}{f:.4f}" for seg, f in key)
+    path = cache_dir() / f"humanoid-v{RIG_VERSION}-{name}.urdf"
+    if not path.is_file():
+        try:
+            atomic.write_text(path, ET.tostring(_rig_tree(key), encoding="unicode"))
+        except OSError as exc:
+            raise ClipError(f"{path}: cannot write the rescaled humanoid rig ({exc}); set {CACHE_ENV}") from None
+    return path
+
+
+def leg_factor(proportions: dict | None = None) -> float:
+    """Hip-to-sole length of the rig with these proportions over the rig's own: the clip's root
+    (the pelvis) is placed this much higher or lower, and its travel scaled the same, so the
+    feet still meet the floor and do not slide."""
+    key = proportion_key(proportions)
+    if not key:
+        return 1.0
+
+    def length(tree) -> float:
+        joints = {j.get("name"): j for j in tree.iter("joint")}
+        links = {k.get("name"): k for k in tree.iter("link")}
+        thigh = -float(joints["right_knee"].find("origin").get("xyz").split()[1])
+        shin = -float(joints["right_ankle"].find("origin").get("xyz").split()[1])
+        foot = links["right_ankle"].find("collision")
+        sole = -float(foot.find("origin").get("xyz").split()[1]) + float(foot.find("geometry")[0].get("size").split()[1]) / 2
+        return thigh + shin + sole
+
+    return length(_rig_tree(key)) / length(_rig_tree(()))
+
+
+@functools.lru_cache(maxsize=64)
+def _primitives(key: tuple) -> tuple[Primitive, ...]:
+    root = _rig_tree(key)
+    path = meshes.data_dir() / URDF
     # pybullet numbers links by their joints, in file order
     index = {j.find("child").get("link"): k for k, j in enumerate(root.iter("joint"))}
     out = []
@@ -153,6 +268,11 @@ def primitives() -> tuple[Primitive, ...]:
         else:
             raise ClipError(f"{path}: link {name} has an unsupported collision shape {geom.tag!r}")
     return tuple(out)
+
+
+def primitives(proportions: dict | None = None) -> tuple[Primitive, ...]:
+    """The rig's collision shapes (at these proportions), read from its URDF."""
+    return _primitives(proportion_key(proportions))
 
 
 # --------------------------------------------------------------------------- quaternions (x, y, z, w)
@@ -261,7 +381,8 @@ def pose_at(person: PersonSpec, t: float) -> tuple[np.ndarray, np.ndarray, list[
     heading = (0.0, 0.0, math.sin(person.heading_rad / 2), math.cos(person.heading_rad / 2))
     place = qmul(heading, Y_UP_TO_Z_UP)
     # the clip's first root position lands at person.position (x, y); heights scale with the body
-    rel = np.array([root[0] - start[0], root[1], root[2] - start[2]]) * person.scale
+    # and with the legs' length, so the feet meet the floor as in the clip
+    rel = np.array([root[0] - start[0], root[1], root[2] - start[2]]) * (person.scale * leg_factor(person.proportions))
     pos = np.r_[person.position[:2], 0.0] + rotate(place, rel)
     return pos, qmul(place, orn), joints
 
@@ -280,7 +401,7 @@ def parts(
     Positions are placeholders until physics (or :func:`simulate.physics.person_link_poses`) runs.
     """
     out = []
-    for k, prim in enumerate(primitives()):
+    for k, prim in enumerate(primitives(person.proportions)):
         garment = GARMENT[prim.link_name]
         word, rgb = colors[garment]
         size = [float(v) * person.scale for v in prim.size]

@@ -217,7 +217,7 @@ class _Rig:
         self.active = not set(person.part_ids) <= set(exclude)
         with _quiet_stdout():  # the URDF importer prints a warning per joint without an axis (all spherical ones)
             self.body = p.loadURDF(
-                str(meshes.data_dir() / humanoid.URDF), [0, 0, PARK_DISTANCE_M], [0, 0, 0, 1],
+                str(humanoid.urdf_path(person.proportions)), [0, 0, PARK_DISTANCE_M], [0, 0, 0, 1],
                 globalScaling=humanoid.URDF_SCALE * person.scale, flags=p.URDF_MAINTAIN_LINK_ORDER,
                 physicsClientId=client,
             )

@@ -95,9 +95,10 @@ class PersonSpec:
 
     At scene time t the clip shows time ``start_s + speed * max(0, t - hold_s)``; its first
     root position is put at ``position`` (x, y), turned by ``heading_rad`` about z, and the
-    whole rig is scaled by ``scale``. ``part_ids`` are the scene objects that draw it. A
-    carried object (``carried_id``) is held in the ``hand_link`` at the ``grip`` pose (link
-    frame) from the first frame until ``release_s`` (None: never let go).
+    whole rig is scaled by ``scale``, its limb segments by ``proportions``. ``part_ids`` are
+    the scene objects that draw it. A carried object (``carried_id``) is held in the
+    ``hand_link`` at the ``grip`` pose (link frame) from the first frame until ``release_s``
+    (None: never let go).
     """
 
     index: int
@@ -114,6 +115,7 @@ class PersonSpec:
     grip: list[float] | None = None
     release_s: float | None = None
     description: str = ""  # caption phrase, e.g. "a person in a red shirt and blue trousers"
+    proportions: dict[str, float] = field(default_factory=dict)  # segment -> length factor (humanoid.SEGMENTS)
 
 
 @dataclass

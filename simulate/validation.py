@@ -16,6 +16,10 @@ Reasons (counted per dataset in dataset.json):
 ``reflection_off_screen`` reflection family: the removed object's mirror image is not on the mirror
 ``no_light_change``     light family: no visible pixel changes its illumination
 ``no_glass_effect``     glass family: nothing is seen through the glass, or its shadow is off screen
+``no_shadow``           human family, walk-past draw: the person's shadow is (almost) never on screen
+
+A family declares ``INTERACTION``; one whose draws differ (``human``: a person who only walks
+past) overrides it per draw with ``scene.extras["interaction"]``.
 """
 
 from __future__ import annotations
@@ -102,6 +106,7 @@ def _unstable(scene: SceneSpec, poses: np.ndarray, keep: np.ndarray) -> bool:
 
 def check_physics(scene: SceneSpec, full: SimResult, removed: SimResult, interaction: bool) -> str | None:
     """The reason to reject this draw from its two simulations, or None."""
+    interaction = bool(scene.extras.get("interaction", interaction))
     gone = scene.removed_mask()
     roles = np.array([o.role for o in scene.objects])
     # set dressing may leave the picture (walls, a passer-by); fixtures never move
@@ -134,6 +139,7 @@ def check_render(scene: SceneSpec, views: Views, mask: np.ndarray, interaction: 
     ``family_check(scene, views, mask)``: a family's own test of its side effect (the optics
     families: is the reflection, the light change, the glass shadow on screen?), in place of
     the occlusion test for families without interaction."""
+    interaction = bool(scene.extras.get("interaction", interaction))
     T, H, W = mask.shape
     min_px = max(4, int(1e-3 * H * W))
     removed_ids = np.asarray(scene.removed_ids, dtype=views.full.ids.dtype)

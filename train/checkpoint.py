@@ -173,8 +173,9 @@ def recover_export(run_dir: Path) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
-def export_model(run_dir: Path, transformer, scheduler, info: dict[str, Any]) -> Path:
-    """Write ``RUN/model`` (``void.model.io.save_model_dir`` layout) via a temporary dir.
+def export_model(run_dir: Path, transformer, scheduler, info: dict[str, Any], *, vae=None) -> Path:
+    """Write ``RUN/model`` (``void.model.io.save_model_dir`` layout: one folder per component,
+    the VAE's beside the transformer's) via a temporary dir.
 
     ``info`` adds to ``void_model.json`` (``train_steps``, ``sample_size``, the run's config).
     """
@@ -188,7 +189,7 @@ def export_model(run_dir: Path, transformer, scheduler, info: dict[str, Any]) ->
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)
     try:
-        save_model_dir(tmp, transformer, scheduler, info=info)
+        save_model_dir(tmp, transformer, scheduler, vae=vae, info=info)
         replace_dir(tmp, run_dir / MODEL_DIR)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -3,8 +3,10 @@
 A named preset (``--config tiny``) supplies every hyper-parameter; any flag given on the
 command line overrides its preset value. Fields left at ``None`` mean "take the preset's".
 The model's own hyper-parameters are the preset's ``model`` dict, passed to
-``VoidTransformer(**model)`` unchanged (plus the mask encoding and sample size); the exported
-model's config is where a trained model records them.
+``VoidTransformer(**model)`` (plus the mask encoding and sample size); the exported model's
+config is where a trained model records them. For ``latent="vae"`` two keys of it name the
+VAE component instead (``vae_path``: a local AutoencoderKLCogVideoX dir; ``vae_config``: its
+constructor arguments, randomly initialised), which is built beside the transformer.
 """
 
 from __future__ import annotations

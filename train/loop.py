@@ -70,11 +70,34 @@ def lr_lambda(warmup_steps: int, total_steps: int, min_ratio: float):
     return factor
 
 
-def build_model(cfg: TrainConfig):
-    from void.model import VoidTransformer
+# Keys of the preset's ``model`` dict that name the VAE component rather than a transformer
+# argument: ``vae_path`` (a local AutoencoderKLCogVideoX dir) or ``vae_config`` (its
+# constructor arguments; randomly initialised). A VAE-latent model with neither gets the tiny VAE.
+VAE_KEYS = ("vae_path", "vae_config")
 
+
+def build_vae(cfg: TrainConfig):
+    """The frozen VAE component of a VAE-latent model, None for pixel latents."""
+    from void.model import latents as lat
+
+    if cfg.model.get("latent", "pixel") != "vae":
+        return None
+    if cfg.model.get("vae_path"):
+        return lat.build_vae(path=cfg.model["vae_path"])
+    return lat.build_vae(cfg.model.get("vae_config") or lat.TINY_VAE_CONFIG)
+
+
+def build_model(cfg: TrainConfig, vae=None):
+    """The transformer (DeepSpeed's module); a VAE-latent one takes its latent channels and
+    compression factors from ``vae`` (:func:`build_vae`)."""
+    from void.model import VoidTransformer
+    from void.model import latents as lat
+
+    kwargs = {k: v for k, v in cfg.model.items() if k not in VAE_KEYS}
+    if vae is not None:
+        kwargs.update(lat.vae_transformer_kwargs(dict(vae.config)))
     model = VoidTransformer(
-        **cfg.model, mask_encoding=cfg.mask_encoding, sample_size=(cfg.frames, cfg.height, cfg.width)
+        **kwargs, mask_encoding=cfg.mask_encoding, sample_size=(cfg.frames, cfg.height, cfg.width)
     )
     if model.valid_frames(cfg.frames) != cfg.frames:
         raise ConfigError(
@@ -146,9 +169,12 @@ def _train(cfg: TrainConfig, dist: engine.DistInfo, t0: float) -> TrainResult:
 
     # Model and optimizer. The same seed on every rank gives the same initial weights.
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg).to(dist.device)
+    vae = build_vae(cfg)  # a pipeline component beside the transformer: frozen, not DeepSpeed's
+    if vae is not None:
+        vae.to(dist.device)
+    model = build_model(cfg, vae).to(dist.device)
     scheduler = make_scheduler(cfg.num_train_timesteps)
-    params = [p for p in model.parameters() if p.requires_grad]  # the VAE stays frozen
+    params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, betas=(0.9, 0.999), eps=1e-10, weight_decay=cfg.weight_decay)
     ds_cfg = engine.ds_config(
         micro_batch=cfg.batch_size,
@@ -188,7 +214,7 @@ def _train(cfg: TrainConfig, dist: engine.DistInfo, t0: float) -> TrainResult:
         scores: dict[str, float] = {}
         if dist.is_main:
             module.eval()
-            render = validation.pipeline_renderer(module, scheduler, steps=cfg.inference_steps, seed=cfg.seed)
+            render = validation.pipeline_renderer(module, scheduler, steps=cfg.inference_steps, seed=cfg.seed, vae=vae)
             scores, rows = validation.validate(
                 render, val_ds, num_samples=cfg.val_samples, step=step, run_dir=run_dir, split=val_split
             )
@@ -217,7 +243,7 @@ def _train(cfg: TrainConfig, dist: engine.DistInfo, t0: float) -> TrainResult:
                 export = module.__class__.from_config(module.config)
                 export.load_state_dict(weights)
             info = {"train_steps": step, "inference_steps": cfg.inference_steps, "train_config": cfg.to_dict(), "run_dir": str(run_dir.resolve())}
-            checkpoint.export_model(run_dir, export, scheduler, info)
+            checkpoint.export_model(run_dir, export, scheduler, info, vae=vae)
             checkpoint.mark_complete(checkpoint.checkpoints_dir(run_dir) / checkpoint.tag_for(step), step)
             checkpoint.prune(run_dir)
         engine.barrier()
@@ -238,7 +264,8 @@ def _train(cfg: TrainConfig, dist: engine.DistInfo, t0: float) -> TrainResult:
     for step, batch in enumerate(loader, start=start_step):
         gen = objective.step_generator(cfg.seed, step, dist.rank)
         loss, stats = objective.training_loss(
-            module, eng, scheduler, batch, gen, device=dist.device, dtype=dtype, mask_loss_weight=cfg.mask_loss_weight
+            module, eng, scheduler, batch, gen, device=dist.device, dtype=dtype, mask_loss_weight=cfg.mask_loss_weight,
+            vae=vae,
         )
         lr = engine.current_lr(eng)  # the rate this step uses (the schedule moves in step())
         eng.backward(loss)

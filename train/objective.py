@@ -62,20 +62,20 @@ def training_loss(
     device: torch.device,
     dtype: torch.dtype = torch.float32,
     mask_loss_weight: float = 1.0,
+    vae=None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """One batch's loss. ``module`` encodes (latents, mask); ``forward`` runs the denoiser
-    (the DeepSpeed engine, or the module itself in a plain loop)."""
+    """One batch's loss. ``module`` (the transformer) encodes video and mask into its latents,
+    through ``vae`` - the pipeline's frozen VAE component - when it works in VAE latents;
+    ``forward`` runs the denoiser (the DeepSpeed engine, or the module itself in a plain loop)."""
     video_in = batch["input"].to(device)
     target = batch["target"].to(device)
     mask = batch["mask"].to(device)
     with torch.no_grad():
         # A VAE target is a draw from its posterior (its mode for the condition), as VOID does.
-        if module.config.latent == "vae":
-            lat_target = module.encode_video(target, sample=True, generator=generator).float()
-        else:
-            lat_target = module.encode_video(target).float()
-        lat_cond = module.encode_video(noised_condition(video_in, module.config.cond_noise_std, generator))
-        mask_lat = module.encode_mask(mask)
+        sample = module.config.latent == "vae"
+        lat_target = module.encode_video(target, vae=vae, sample=sample, generator=generator).float()
+        lat_cond = module.encode_video(noised_condition(video_in, module.config.cond_noise_std, generator), vae=vae)
+        mask_lat = module.encode_mask(mask, vae=vae)
     bsz = lat_target.shape[0]
     noise = torch.randn(lat_target.shape, generator=generator).to(device)
     timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (bsz,), generator=generator).to(device)

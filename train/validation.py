@@ -28,16 +28,16 @@ PREVIEW_CLIPS = 2  # side-by-side videos written per validation
 RENDER_BATCH = 4
 
 
-def pipeline_renderer(module, scheduler, *, steps: int, seed: int):
+def pipeline_renderer(module, scheduler, *, steps: int, seed: int, vae=None):
     """``render(batch, first)`` for :func:`validate`: pass-1 sampling with ``VoidPipeline``.
 
     The pipeline gets its own scheduler (``set_timesteps`` mutates it) and a generator
     seeded by (seed, first clip), so every validation renders the same noise and the curve
-    compares like with like.
+    compares like with like. ``vae``: the VAE component of a VAE-latent model.
     """
     from void.pipeline import VoidPipeline
 
-    pipe = VoidPipeline(module, scheduler.__class__.from_config(scheduler.config))
+    pipe = VoidPipeline(module, scheduler.__class__.from_config(scheduler.config), vae=vae)
     pipe.set_progress_bar_config(disable=True)
 
     def render(batch: dict, first: int) -> torch.Tensor:

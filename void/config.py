@@ -63,7 +63,7 @@ class InferConfig:
     masks: str | None = field(
         default=None,
         metadata={"help": "take each sequence's quadmask from FOLDER/<sample_id>.mp4 (e.g. a mask-prediction "
-                  "method's folder) instead of its own"},
+                  "method's folder) instead of its own; VOID sequences may then come without one"},
     )
     offload: str = field(
         default="none",

@@ -315,21 +315,26 @@ class InputSample:
 
     ``sample`` is set when the input comes from one of our dataset directories (so ground
     truth such as the hidden render is reachable); ``None`` for VOID's inference layout.
+    ``mask_path`` is None only for a VOID sequence without a mask of its own, read with
+    ``allow_missing_masks`` (the masks come from elsewhere, e.g. ``void infer --masks``).
     """
 
     sample_id: str
     video_path: Path
-    mask_path: Path
+    mask_path: Path | None
     prompt: str
     sample: SampleRef | None = None
 
 
-def find_void_mask(seq_dir: Path) -> Path:
-    """The quadmask of a VOID inference folder (``quadmask_0.mp4``, ``trimask_quadmask.mp4``...)."""
+def find_void_mask(seq_dir: Path, *, required: bool = True) -> Path | None:
+    """The quadmask of a VOID inference folder (``quadmask_0.mp4``, ``trimask_quadmask.mp4``...);
+    None when there is none and it is not ``required``."""
     for pattern in VOID_MASK_PATTERNS:
         hits = sorted(seq_dir.glob(pattern))
         if hits:
             return hits[0]
+    if not required:
+        return None
     raise FormatError(
         f"{seq_dir}: no quadmask video found; expected one of {', '.join(VOID_MASK_PATTERNS)}"
     )
@@ -346,16 +351,21 @@ def read_void_prompt(seq_dir: Path) -> str:
     return text
 
 
-def void_sequence(seq_dir: str | os.PathLike) -> InputSample:
+def void_sequence(seq_dir: str | os.PathLike, *, allow_missing_mask: bool = False) -> InputSample:
     seq_dir = Path(seq_dir)
     video_path = seq_dir / VOID_INPUT
     if not video_path.is_file():
         raise FormatError(f"{video_path}: missing input video")
-    return InputSample(seq_dir.name, video_path, find_void_mask(seq_dir), read_void_prompt(seq_dir))
+    mask = find_void_mask(seq_dir, required=not allow_missing_mask)
+    return InputSample(seq_dir.name, video_path, mask, read_void_prompt(seq_dir))
 
 
-def iter_inputs(path: str | os.PathLike, samples: Iterable[str] | None = None) -> list[InputSample]:
-    """Inputs from a dataset dir, a VOID root (``ROOT/<seq>/input_video.mp4``) or one seq dir."""
+def iter_inputs(
+    path: str | os.PathLike, samples: Iterable[str] | None = None, *, allow_missing_masks: bool = False
+) -> list[InputSample]:
+    """Inputs from a dataset dir, a VOID root (``ROOT/<seq>/input_video.mp4``) or one seq dir.
+    ``allow_missing_masks``: a VOID sequence without a quadmask is listed with ``mask_path``
+    None (its mask comes from elsewhere) instead of refused."""
     path = Path(path)
     wanted = set(samples) if samples else None
     if is_dataset_dir(path):
@@ -366,7 +376,7 @@ def iter_inputs(path: str | os.PathLike, samples: Iterable[str] | None = None) -
                 continue
             out.append(InputSample(ref.sample_id, ref.video_path("full"), ref.mask_path, ref.caption(), ref))
     elif (path / VOID_INPUT).is_file():
-        out = [void_sequence(path)]
+        out = [void_sequence(path, allow_missing_mask=allow_missing_masks)]
     elif path.is_dir():
         seqs = sorted(p for p in path.iterdir() if (p / VOID_INPUT).is_file())
         if not seqs:
@@ -374,7 +384,7 @@ def iter_inputs(path: str | os.PathLike, samples: Iterable[str] | None = None) -
                 f"{path}: neither a dataset directory ({HEADER}/{MANIFEST}) nor VOID's inference "
                 f"layout (<seq>/{VOID_INPUT})"
             )
-        out = [void_sequence(s) for s in seqs if not wanted or s.name in wanted]
+        out = [void_sequence(s, allow_missing_mask=allow_missing_masks) for s in seqs if not wanted or s.name in wanted]
     else:
         raise FormatError(f"{path}: no such directory")
     if wanted:

@@ -134,6 +134,12 @@ def load_inputs(inp: formats.InputSample, masks: str | Path | None = None) -> tu
     """Frames, quadmask and fps of one input, checked against each other. The sample's own mask
     must hold exactly the four values; one from ``masks`` (predicted, often lossy) is quantized
     with VOID's thresholds."""
+    if not masks and inp.mask_path is None:
+        raise FormatError(
+            f"{inp.video_path.parent}: no quadmask video found (expected one of "
+            f"{', '.join(formats.VOID_MASK_PATTERNS)}); give masks for such sequences with --masks FOLDER "
+            f"(FOLDER/{inp.sample_id}.mp4)"
+        )
     frames, fps = video.read_video_fps(inp.video_path)
     if masks:
         inp = dataclasses.replace(inp, mask_path=mask_from_folder(masks, inp.sample_id))
@@ -251,7 +257,9 @@ def infer(config: InferConfig) -> int:
 
     from void.pipeline import VoidPipeline
 
-    inputs = formats.iter_inputs(config.input, config.samples or None)
+    # A VOID sequence may come without a mask of its own when --masks supplies them; without
+    # --masks, that sequence fails on its own (load_inputs) and the others still run.
+    inputs = formats.iter_inputs(config.input, config.samples or None, allow_missing_masks=True)
     if config.masks and not Path(config.masks).is_dir():
         raise FormatError(f"--masks {config.masks}: not a folder (expected FOLDER/<sample_id>.mp4)")
     device, dtype = _device_dtype(config)

@@ -31,6 +31,7 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from void import video as vio
 from void import warped_noise
+from void.errors import ConfigError
 from void.model import io as model_io
 from void.model import memory
 from void.model.text import load_text_encoder
@@ -112,18 +113,28 @@ class _Clock:
 
 
 class VoidPipeline(DiffusionPipeline):
-    """``VoidPipeline(transformer, scheduler, transformer_2=None)``; call it with a video and
-    its quadmask. See the module docstring."""
+    """``VoidPipeline(transformer, scheduler, transformer_2=None, vae=None, text_encoder=None)``;
+    call it with a video and its quadmask. See the module docstring.
+
+    Components, diffusers-style, each saved in its own folder (:mod:`void.model.io`):
+    ``transformer`` (and ``transformer_2`` for pass 2), ``scheduler``, ``vae`` (needed by a
+    VAE-latent transformer, shared by both passes; None for pixel latents) and the text
+    encoder, which is a location (``text_encoder``: a dir with ``text_encoder/`` and
+    ``tokenizer/``, or a T5 dir; ``tokenizer`` when that lives elsewhere) loaded on first use."""
 
     model_cpu_offload_seq = "transformer->transformer_2->vae"
     _optional_components = ["transformer_2", "vae"]
 
-    def __init__(self, transformer, scheduler, transformer_2=None, vae=None):
+    def __init__(self, transformer, scheduler, transformer_2=None, vae=None, text_encoder=None, tokenizer=None):
         super().__init__()
-        # The VAE is a component of its own (shared by both passes); a transformer built with
-        # VAE latents also holds it, because training encodes through the transformer.
-        vae = vae if vae is not None else getattr(transformer, "vae", None)
+        for model in (transformer, transformer_2):
+            if getattr(getattr(model, "config", None), "latent", None) == "vae" and vae is None:
+                raise ConfigError(
+                    "VoidPipeline: the transformer works in VAE latents; give the pipeline its vae component"
+                )
         self.register_modules(transformer=transformer, scheduler=scheduler, transformer_2=transformer_2, vae=vae)
+        self.text_encoder_path = str(text_encoder) if text_encoder else None
+        self.tokenizer_path = str(tokenizer) if tokenizer else None
         self.info: dict[str, Any] = {}
         self._text_cache: dict[str, Any] = {}
         self.offload = "none"
@@ -132,10 +143,13 @@ class VoidPipeline(DiffusionPipeline):
     # ----------------------------------------------------------------------- storage
 
     def save_pretrained(self, save_directory: str | os.PathLike, info: dict[str, Any] | None = None, **kwargs: Any) -> Path:
-        """The model dir layout (:mod:`void.model.io`): transformer/, scheduler/, void_model.json."""
+        """One folder per component plus ``model_index.json`` and ``void_model.json``
+        (:mod:`void.model.io`)."""
         _no_unknown("save_pretrained", kwargs)
         return model_io.save_model_dir(
-            save_directory, self.transformer, self.scheduler, transformer_2=self.transformer_2, info={**self.info, **(info or {})}
+            save_directory, self.transformer, self.scheduler, transformer_2=self.transformer_2, vae=self.vae,
+            text_encoder=self.text_encoder_path, tokenizer=self.tokenizer_path,
+            info={k: v for k, v in {**self.info, **(info or {})}.items() if k != "path"},  # not where it came from
         )
 
     @classmethod
@@ -167,10 +181,13 @@ class VoidPipeline(DiffusionPipeline):
                 loaded.transformer_2 = None
         if pass2_model and load_pass2:
             loaded.transformer_2 = void_compat.load_pass2_model(pass2_model, loaded)
-        pipe = cls(loaded.transformer, loaded.scheduler, loaded.transformer_2)
+        pipe = cls(
+            loaded.transformer, loaded.scheduler, loaded.transformer_2, vae=loaded.vae,
+            text_encoder=loaded.text_encoder, tokenizer=loaded.tokenizer,
+        )
         pipe.info = dict(loaded.info)
         pipe.info.setdefault("path", str(loaded.path))
-        for model in (pipe.transformer, pipe.transformer_2):
+        for model in (pipe.transformer, pipe.transformer_2, pipe.vae):
             if model is not None:
                 model.eval()
                 # nn.Module.to: ModelMixin.to warns about fp32-pinned modules, of which we have none
@@ -195,19 +212,16 @@ class VoidPipeline(DiffusionPipeline):
             raise ValueError(f"offload must be one of {memory.OFFLOAD_MODES}, got {offload!r}")
         device = torch.device(device)
         self.execution_device, self.offload = device, offload
-        vaes = []
-        for model in (self.transformer, self.transformer_2):
+        for model in (self.transformer, self.transformer_2, self.vae):
             if model is None:
                 continue
-            memory.store_weights(model, weights, compute_dtype)
+            if model is not self.vae:  # the VAE keeps its weights as they are (small, and precise)
+                memory.store_weights(model, weights, compute_dtype)
             if offload == "sequential":
                 memory.offload_sequential(model, device)
             elif offload == "none":
                 torch.nn.Module.to(model, device)
-            if getattr(model, "vae", None) is not None and all(model.vae is not v for v in vaes):
-                vaes.append(model.vae)
-        for vae in vaes:
-            memory.enable_vae_tiling(vae, vae_tiling, vae_slicing)
+        memory.enable_vae_tiling(self.vae, vae_tiling, vae_slicing)
 
     # ----------------------------------------------------------------------- helpers
 
@@ -222,15 +236,15 @@ class VoidPipeline(DiffusionPipeline):
         cfg = model.config
         text = None
         device = self.execution_device if self.offload != "none" else model.device
-        # The text encoder's location is the pipeline's (void_model.json "text_encoder"); older
-        # model dirs kept it in the transformer's config.
-        path = self.info.get("text_encoder") or cfg.text_encoder_path
+        # The text encoder's location is the pipeline's (model_index.json "text_encoder").
+        path = self.text_encoder_path or self.info.get("text_encoder")
         if cfg.use_text and path:
             key = str(path)
             if key not in self._text_cache:
                 where = "cpu" if self.offload != "none" else device
                 self._text_cache[key] = load_text_encoder(
-                    key, cfg.max_text_seq_length, device=where, dtype=model.dtype, required=True
+                    key, cfg.max_text_seq_length, device=where, dtype=model.dtype, required=True,
+                    tokenizer=self.tokenizer_path,
                 )
                 if self._text_cache[key] is not None and self.offload == "sequential":
                     memory.offload_sequential(self._text_cache[key].encoder, device)
@@ -285,11 +299,18 @@ class VoidPipeline(DiffusionPipeline):
         if model.config.cond_noise_std > 0:  # VOID's inpaint models saw noised references
             noise = randn_tensor(video.shape, generator=generator, device=video.device, dtype=video.dtype)
             cond_video = torch.where(video == -1, video, video + noise * model.config.cond_noise_std)
-        with torch.no_grad():
-            return model.encode_video(cond_video.to(model.dtype)).float(), model.encode_mask(mask).float()
+        device = self.execution_device if self.offload != "none" else model.device
+        with torch.no_grad(), memory.resident(self.vae, device, self.offload):
+            return (
+                model.encode_video(cond_video.to(model.dtype), vae=self.vae).float(),
+                model.encode_mask(mask, vae=self.vae).float(),
+            )
 
     def _decode(self, model, latents, first_frame_apart: bool) -> torch.Tensor:
-        return model.decode_latents(latents, first_frame_apart=first_frame_apart).float().clamp(-1, 1)
+        device = self.execution_device if self.offload != "none" else model.device
+        with memory.resident(self.vae, device, self.offload):
+            out = model.decode_latents(latents, vae=self.vae, first_frame_apart=first_frame_apart)
+        return out.float().clamp(-1, 1)
 
     # ----------------------------------------------------------------------- call
 

@@ -13,6 +13,7 @@ from void.errors import ConfigError
 
 MASK_BASELINES = ("object-only", "dilated", "oracle")
 LAYOUTS = ("void", "pred")
+BASELINE_LAYOUTS = ("pred", "bench")
 _INPUT_HELP = "dataset directory, or VOID's inference layout (ROOT/<seq>/input_video.mp4 with object_mask.mp4 or a quadmask)"
 
 
@@ -21,6 +22,10 @@ def _check_common(cmd: str, input_: str, out: str) -> None:
         raise ConfigError(f"masks {cmd} needs --input")
     if not out:
         raise ConfigError(f"masks {cmd} needs --out")
+
+
+def _check_paths(input_: str, out: str) -> None:
+    """The file-system checks, after every argument check (as in every command's config)."""
     check_folder(input_, "--input")
     check_writable(out)
 
@@ -50,14 +55,20 @@ class MaskPredictConfig:
             raise ConfigError(f"--change-threshold must be in (0, 255), got {self.change_threshold}")
         if self.contact_px < 0:
             raise ConfigError(f"--contact-px must be 0 or more, got {self.contact_px}")
+        _check_paths(self.input, self.out)
 
 
 @dataclass
 class MaskBaselineConfig:
     name: str = field(default="", metadata={"help": f"baseline: {', '.join(MASK_BASELINES)}", "positional": True, "required": True, "choices": MASK_BASELINES})
-    input: str = field(default="", metadata={"help": _INPUT_HELP, "short": "-i"})
-    out: str = field(default="", metadata={"help": "predictions directory; writes OUT/<method>/<sample_id>.mp4", "short": "-o"})
+    input: str = field(default="", metadata={"help": _INPUT_HELP + "; with --layout bench: a `void bench build` folder", "short": "-i"})
+    out: str = field(default="", metadata={"help": "predictions directory; writes OUT/<method>/<sample_id>.mp4 (--layout bench: the submission folder)", "short": "-o"})
     method: str = field(default="", metadata={"help": "method folder name (default: the baseline's name)", "flag": "--name"})
+    layout: str = field(
+        default="pred",
+        metadata={"help": "pred: OUT/<method>/<sample_id>.mp4 for `void evaluate --task masks`; bench: a submission for "
+                          "`void bench score --task masks` (OUT/method.json, OUT/<subset>/<sample_id>.mp4)", "choices": BASELINE_LAYOUTS},
+    )
     dilate_px: int = field(default=4, metadata={"help": "dilated: width of the affected ring around the object in pixels"})
     samples: list[str] = field(default_factory=list, metadata={"help": "only these sample ids"})
     overwrite: bool = field(default=False, metadata={"help": "redo clips whose output exists"})
@@ -68,8 +79,11 @@ class MaskBaselineConfig:
             raise ConfigError(f"unknown mask baseline {self.name!r}; expected one of {', '.join(MASK_BASELINES)}")
         _check_common("baseline", self.input, self.out)
         self.method = check_method_name(self.method or self.name, "--name")
+        if self.layout not in BASELINE_LAYOUTS:
+            raise ConfigError(f"--layout must be one of {', '.join(BASELINE_LAYOUTS)}, got {self.layout!r}")
         if self.dilate_px < 1:
             raise ConfigError(f"--dilate-px must be at least 1, got {self.dilate_px}")
+        _check_paths(self.input, self.out)
 
 
 @dataclass
@@ -102,3 +116,4 @@ class MaskCommandConfig:
             raise ConfigError(f"--timeout-s must be positive, got {self.timeout_s}")
         # The same placeholders as `void baseline command`: checked by the same code.
         BaselineConfig._check_cmd_fields(self)
+        _check_paths(self.input, self.out)

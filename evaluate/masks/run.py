@@ -110,6 +110,9 @@ def predict(config: MaskPredictConfig) -> int:
 
 
 def run_mask_baseline(config: MaskBaselineConfig) -> int:
+    if config.layout == "bench":
+        return _baseline_submission(config)
+
     def produce(inp, frames, obj, fps):
         if config.name == "object-only":
             return baselines.object_only(obj), {}
@@ -120,6 +123,43 @@ def run_mask_baseline(config: MaskBaselineConfig) -> int:
         return inp.sample.load_mask(strict=True), {}
 
     return _run(config, config.method, produce)
+
+
+BASELINE_PARAMETERS = {
+    "object-only": lambda c: {"affected": "none: the object's mask only, as 0"},
+    "dilated": lambda c: {"dilate_px": c.dilate_px},
+    "oracle": lambda c: {"copies": "the exact quadmask (the ceiling; not a predictor)"},
+}
+
+
+def _baseline_submission(config: MaskBaselineConfig) -> int:
+    """A baseline laid out as a mask submission: one prediction run per subset, then the card."""
+    import platform
+    from dataclasses import replace
+
+    from void import bench_format
+
+    bench = bench_format.Bench(config.input)
+    out = Path(config.out)
+    wall, frames = 0.0, 0
+    for subset in bench.subsets:
+        # the subset is the "method" folder of the prediction layout: OUT/<subset>/<sample_id>.mp4
+        run_mask_baseline(replace(config, input=str(bench.root / subset), method=subset, layout="pred"))
+        run = _read_json(formats.run_json_path(out, subset))
+        wall += float(run.get("wall_time_s") or 0.0)
+        frames += int(run.get("num_frames") or 0)
+    card = {
+        "name": config.method,
+        "version": __version__,
+        "link": f"void-bench {__version__}, docs/mask-track.md (baseline {config.name})",
+        "parameters": {"baseline": config.name, **BASELINE_PARAMETERS[config.name](config)},
+        "hardware": f"{platform.machine()} {platform.system()}, CPU only",
+        "runtime": f"{wall / frames:.4f} s per frame ({frames} frames)" if frames else "n/a",
+        "mask_input": "object-mask",
+    }
+    atomic.write_json(out / "method.json", card)
+    print(f"{config.method}: mask submission for {bench.version} in {out} (score it with `void bench score --task masks`)")
+    return 0
 
 
 def run_mask_command(config: MaskCommandConfig) -> int:

@@ -11,9 +11,14 @@ Modes:
            walking or running person's feet: it is knocked over or pushed along.
 ``carry``  the person holds an object in one hand from the first frame and lets go of it
            part-way: it falls where it was dropped; without the person it falls at once.
+``walk_past`` the person walks past the objects without touching any: a non-interaction
+           draw (``scene.extras["interaction"]`` is False), so nothing but the person (0) and
+           their shadow (127) changes; rejected if anything is touched (``contact``) or the
+           shadow is never on screen (``no_shadow``).
 
 Varied per draw: the clip, its speed and start, the heading, the body scale (0.9-1.1 of the
-rig's 1.6 m; the rig's limb ratios are fixed by its URDF), clothing colours and roughness.
+rig's 1.6 m), the length of each limb segment (torso, upper arm, forearm, thigh, shin: 0.9-1.1
+of the rig's, a rewritten URDF per set of factors), clothing colours and roughness.
 The person's own shadow is marked 127 like any removed object's.
 """
 
@@ -28,10 +33,10 @@ from simulate.families.common import Reject, add_distractors, duration_s, focus_
 from simulate.scene import ObjectSpec, PersonSpec, SceneSpec
 
 NAME = "human"
-INTERACTION = True
-MODES = ("kick", "knock", "carry")
+INTERACTION = True  # per draw: a walk_past scene says ``extras["interaction"] = False``
+MODES = ("kick", "knock", "carry", "walk_past")
 # running feet send things out of any frame that still shows the person: walking pace only
-CLIPS = {"kick": ("walk", "kick", "spinkick"), "knock": ("walk",), "carry": ("walk", "jump")}
+CLIPS = {"kick": ("walk", "kick", "spinkick"), "knock": ("walk",), "carry": ("walk", "jump"), "walk_past": ("walk",)}
 VERBS = humanoid.VERBS
 BYSTANDER_P = 0.3  # draws with a second person, kept, dancing behind the scene
 BYSTANDER_CLIP = "dance_b"  # stays on the spot (0.14 m of drift over its 2.5 s)
@@ -42,6 +47,9 @@ SKIN = ((0.80, 0.58, 0.45), (0.62, 0.42, 0.30), (0.42, 0.27, 0.18), (0.25, 0.16,
 GARMENTS = ("shirt", "sleeve", "trousers", "shoes", "skin")
 CONTACT_WINDOW = (0.3, 0.65)  # of the clip length: when the person meets the object
 CLEARANCE_M = 0.06  # between the object and the body at the first frame
+PROPORTION_RANGE = (0.9, 1.1)  # per limb segment, of the rig's own length
+PASS_GAP_M = (0.3, 0.7)  # walk_past: from the walking line to the nearest object's edge
+SHADOW_MIN_FRAMES = 0.25  # walk_past: of the frames, with the person's shadow (127) on screen
 
 
 def _clothes(rng) -> tuple[dict, dict]:
@@ -69,6 +77,7 @@ def _person(rng, clip_name: str) -> PersonSpec:
     person = PersonSpec(
         index=0, clip=clip_name, speed=float(rng.uniform(0.8, 1.2)),
         heading_rad=float(rng.uniform(0, 2 * math.pi)), scale=float(rng.uniform(0.9, 1.1)),
+        proportions=_proportions(rng),
     )
     if clip.loop:
         person.start_s = float(rng.uniform(0, clip.duration_s))
@@ -76,6 +85,10 @@ def _person(rng, clip_name: str) -> PersonSpec:
         person.start_s = float(rng.uniform(0.0, 0.15 * clip.duration_s))
         person.hold_s = float(rng.uniform(0.0, 0.4))
     return person
+
+
+def _proportions(rng) -> dict[str, float]:
+    return {seg: round(float(rng.uniform(*PROPORTION_RANGE)), 3) for seg in humanoid.SEGMENTS}
 
 
 def _target(rng, mode: str, oid: int, avoid: set[str]) -> ObjectSpec:
@@ -99,6 +112,12 @@ def _target(rng, mode: str, oid: int, avoid: set[str]) -> ObjectSpec:
         return rest_on_floor(obj, (0.0, 0.0))
     shape = sampling.choice(rng, ("box", "cylinder", "mesh"), p=[0.4, 0.3, 0.3])
     mesh = sampling.choice(rng, ("duck", "mug", "teddy", "bunny")) if shape == "mesh" else None
+    if mode == "walk_past":
+        shape = sampling.choice(rng, ("box", "cylinder", "sphere", "mesh"), p=[0.35, 0.25, 0.2, 0.2])
+        mesh = sampling.choice(rng, ("duck", "teddy", "mug", "bunny")) if shape == "mesh" else None
+        obj = sampling.make_object(rng, oid, role="target", shape=shape, mesh_key=mesh, extent_m=(0.16, 0.32),
+                                   avoid_colors=avoid)
+        return rest_on_floor(obj, (0.0, 0.0))
     obj = sampling.make_object(rng, oid, role="target", shape=shape, mesh_key=mesh, extent_m=(0.1, 0.16),
                                avoid_colors=avoid)
     return rest_on_floor(obj, (0.0, 0.0))
@@ -139,31 +158,51 @@ def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> S
         o.orientation = [float(v) for v in poses[o.id][0, 3:]]
 
     lo, hi = (int(f * len(times)) for f in CONTACT_WINDOW)
-    if mode in ("kick", "knock"):
+    if mode == "walk_past":
+        # beside the walking line, at the root's position half-way through the video
+        mid = len(times) // 2
+        root = links[:, 0, :2]
+        ahead = root[-1] - root[0]
+        if np.linalg.norm(ahead) < 0.3:
+            raise Reject("placement", "the person hardly moves: nothing to walk past")
+        ahead = ahead / np.linalg.norm(ahead)
+        side = np.array([-ahead[1], ahead[0]]) * (1 if rng.random() < 0.5 else -1)
+        gap = float(rng.uniform(*PASS_GAP_M)) + sampling.footprint_radius(target)
+        rest_on_floor(target, root[mid] + side * gap, settle_mesh=False)
+        t_meet = 0.0
+        follow = []
+        if not all(_clear_of_body(target, parts, poses, k) for k in range(len(times))):
+            raise Reject("placement", "the object stands in the walking person's way")
+    elif mode in ("kick", "knock"):
         top = sampling.rest_height(target) + sampling.top_height(target)
-        best = None
+        candidates = []  # (foot speed, part, time index) of a foot low enough to meet the object
         for pid in _foot_parts(parts):
             path = poses[pid][:, :3]
             speed = np.linalg.norm(np.diff(path[:, :2], axis=0), axis=1) / dt
             for i in range(lo, min(hi, len(speed))):
-                if path[i, 2] < 0.8 * top and (best is None or speed[i] > best[0]):
-                    best = (speed[i], pid, i)
-        if best is None or best[0] < 0.5:
+                if path[i, 2] < 0.8 * top and speed[i] >= 0.5:
+                    candidates.append((float(speed[i]), pid, i))
+        if not candidates:
             raise Reject("no_contact", "no foot moves fast enough near the floor in the contact window")
-        _, pid, i = best
-        foot = poses[pid][i, :3]
-        ahead = poses[pid][i + 1, :2] - poses[pid][i, :2]
-        ahead = ahead / max(np.linalg.norm(ahead), 1e-9)
-        xy = foot[:2] + ahead * sampling.footprint_radius(target) * float(rng.uniform(0.0, 0.6))
-        rest_on_floor(target, xy, settle_mesh=False)
+        lead = float(rng.uniform(0.0, 0.6))
+        # the fastest foot whose meeting point is clear of the body at the first frame (in a
+        # short video the person is still near it then)
+        for _, pid, i in sorted(candidates, key=lambda c: -c[0]):
+            foot = poses[pid][i, :3]
+            ahead = poses[pid][i + 1, :2] - poses[pid][i, :2]
+            ahead = ahead / max(np.linalg.norm(ahead), 1e-9)
+            xy = foot[:2] + ahead * sampling.footprint_radius(target) * lead
+            rest_on_floor(target, xy, settle_mesh=False)
+            if _clear_of_body(target, parts, poses, 0):
+                break
+        else:
+            raise Reject("placement", "the object would start inside the person")
         t_meet = float(times[i])
         # where a kicked or pushed object is heading, so the camera keeps it in view
         reach = (1.2 if mode == "kick" else 0.6) + sampling.footprint_radius(target)
         follow = [np.r_[xy + ahead * reach, 0.05]]
         target.rolling_friction = max(target.rolling_friction, 0.05)
         target.restitution = min(target.restitution, 0.3)
-        if not _clear_of_body(target, parts, poses, 0):
-            raise Reject("placement", "the object would start inside the person")
     else:
         hand = sampling.choice(rng, ("right", "left"))
         link = humanoid.HANDS[hand]
@@ -191,6 +230,8 @@ def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> S
 
     # the camera sees the person from the start until a little after the interaction
     upto = min(len(times), int((max(t_meet, person.release_s or 0.0) + 0.5) / dt) + 1)
+    if mode == "walk_past":  # the whole walk: nothing else happens, the person is the video
+        upto = len(times)
     marks = ((2, 0.2 * person.scale), (5, 0.0), (11, 0.0))  # above the head link, the two feet
     body = [links[k, j, :3] + [0, 0, extra] for k in range(0, upto, 2) for j, extra in marks]
     body += follow
@@ -210,6 +251,7 @@ def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> S
         body += seen
     extras = {
         "mode": mode,
+        "interaction": mode != "walk_past",
         "clip": clip_name,
         "person": {
             "clip": clip_name, "clip_file": f"{humanoid.CLIP_DIR}/humanoid3d_{clip_name}.txt",
@@ -220,10 +262,13 @@ def sample_scene(rng: np.random.Generator, config, mode: str | None = None) -> S
             "clothes": {g: colors[g][0] for g in GARMENTS},
             "hand": None if person.hand_link is None else hand,
             "release_s": person.release_s,
+            "proportions": dict(person.proportions),
+            "leg_factor": humanoid.leg_factor(person.proportions),
         },
         "bystander": None if len(people) < 2 else {
             "clip": people[1].clip, "speed": people[1].speed, "start_s": people[1].start_s,
-            "scale": people[1].scale, "heading_deg": math.degrees(people[1].heading_rad),
+            "scale": people[1].scale, "proportions": dict(people[1].proportions),
+            "heading_deg": math.degrees(people[1].heading_rad),
             "root_path": [[round(float(v), 5) for v in p] for p in humanoid.root_path(people[1], frames)],
             "description": people[1].description,
         },
@@ -247,7 +292,7 @@ def _bystander(rng, objects, people, azimuth, target, taken, path, times) -> tup
         index=len(people), clip=BYSTANDER_CLIP, speed=float(rng.uniform(0.8, 1.2)),
         start_s=float(rng.uniform(0, clip.duration_s)), scale=float(rng.uniform(0.9, 1.1)),
         heading_rad=float(azimuth + rng.uniform(-0.6, 0.6)),
-        description=_dressed(colors),
+        description=_dressed(colors), proportions=_proportions(rng),
     )
     back = np.asarray(target.position[:2]) - np.array([math.cos(azimuth), math.sin(azimuth)]) * float(rng.uniform(1.0, 1.6))
     spot = free_spot(rng, BYSTANDER_CLEARANCE_M, taken, center=back, r_range=(0.0, 0.5), segments=path)
@@ -278,5 +323,20 @@ def _action(mode: str, clip: str, colors: dict, target: ObjectSpec, person: Pers
         return f"{who} {verb} {thing}."
     if mode == "knock":
         return f"{who} {VERBS[clip]} into {thing} and knocks it along the floor."
+    if mode == "walk_past":
+        return f"{who} walks past {thing} without touching anything, casting a shadow."
     hand = "right" if person.hand_link == humanoid.HANDS["right"] else "left"
     return f"{who} {VERBS[clip]} carrying {thing} in the {hand} hand and drops it."
+
+
+def check_render(scene: SceneSpec, views, mask: np.ndarray, poses_full: np.ndarray) -> str | None:
+    """A walk_past draw (the only non-interaction one; the pipeline calls this for those only)
+    is worth keeping when the person's shadow is on screen: 127 pixels, which in this mode are
+    nothing but the shadow (and a reflection of the person, where a scene has one), in a
+    quarter of the frames."""
+    T, H, W = mask.shape
+    min_px = max(4, int(1e-3 * H * W))
+    frames = int(((mask == 127).reshape(T, -1).sum(axis=1) >= min_px).sum())
+    if frames < max(1, math.ceil(SHADOW_MIN_FRAMES * T)):
+        return "no_shadow"
+    return None

@@ -76,6 +76,34 @@ def test_deepspeed_zero2_run_checkpoints_and_exports(reference_run):
     assert (run / "tensorboard").is_dir() and any((run / "tensorboard").iterdir())
 
 
+def test_vae_latent_run_trains_only_the_transformer_and_exports_the_vae_beside_it(toy_dataset, tmp_path):
+    from void.model import latents as lat
+    from void.pipeline import VoidPipeline
+
+    from train.loop import build_vae
+
+    model = {"latent": "vae", "num_layers": 1, "num_attention_heads": 4, "attention_head_dim": 16,
+             "vae_config": dict(lat.TINY_VAE_CONFIG)}
+    cfg = make_config(toy_dataset, tmp_path / "run", model=model, frames=5, steps=2, val_every=2)
+    result = train(cfg)
+    assert result.steps == 2 and torch.isfinite(torch.tensor(result.final_loss))
+    run = Path(cfg.out)
+    # DeepSpeed's module is the transformer alone: no VAE weights in its checkpoint
+    trained = _client_state(run / "checkpoints" / "step_00000002")["module"]
+    assert trained and not any(k.startswith("vae") for k in trained)
+    # the export: the VAE in its own folder, untouched by training (frozen)
+    assert (run / "model" / "vae" / "config.json").is_file() and (run / "model" / "model_index.json").is_file()
+    torch.manual_seed(cfg.seed)
+    fresh = build_vae(cfg).state_dict()
+    pipe = VoidPipeline.from_pretrained(run)
+    assert all(torch.equal(pipe.vae.state_dict()[k], v) for k, v in fresh.items())
+    assert all(torch.equal(pipe.transformer.state_dict()[k], v.float()) for k, v in trained.items())
+    pipe.set_progress_bar_config(disable=True)
+    video = torch.zeros(1, 5, 3, 32, 32)
+    mask = torch.full((1, 5, 32, 32), 255, dtype=torch.uint8)
+    assert pipe(video, mask, num_inference_steps=1).videos.shape == video.shape
+
+
 def test_resume_continues_exactly(reference_run, tmp_path):
     cfg, ref = reference_run
     out = tmp_path / "run"

@@ -198,3 +198,33 @@ def test_masks_folder_replaces_each_sequences_quadmask(tiny_model_dir, tmp_path)
         infer(_config(tiny_model_dir, root / "seq", tmp_path / "p4", steps=1, masks=str(masks)))
     with pytest.raises(VoidError, match="not a folder"):
         infer(_config(tiny_model_dir, root / "seq", tmp_path / "p5", masks=str(tmp_path / "nope")))
+
+
+def test_masks_folder_serves_sequences_without_a_mask_of_their_own(tiny_model_dir, tmp_path, capsys):
+    root = tmp_path / "in"
+    _void_seq(root, "has_mask", frames=5)
+    (_void_seq(root, "no_mask", frames=5) / "quadmask_0.mp4").unlink()
+    # without --masks: the maskless sequence fails with a clear line, the other is written
+    pred = tmp_path / "pred"
+    assert infer(_config(tiny_model_dir, root, pred, steps=1, tuples=False)) == 1
+    assert formats.prediction_path(pred, "void", "has_mask").is_file()
+    assert not formats.prediction_path(pred, "void", "no_mask").exists()
+    err = capsys.readouterr().err
+    assert "no_mask: no quadmask video found" in err and "--masks FOLDER" in err
+    with pytest.raises(VoidError, match=r"no_mask: no quadmask video found .*--masks FOLDER \(FOLDER/no_mask.mp4\)"):
+        infer(_config(tiny_model_dir, root / "no_mask", tmp_path / "one", steps=1))
+    # other readers still refuse a VOID sequence without its mask
+    with pytest.raises(VoidError, match="no quadmask video found"):
+        formats.iter_inputs(root)
+    # with --masks both run, each from FOLDER/<sample_id>.mp4
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    given = np.full((5, 32, 32), 255, np.uint8)
+    given[:, 4:12, 4:12] = 0
+    for name in ("has_mask", "no_mask"):
+        video.write_mask(masks / f"{name}.mp4", given, 12)
+    pred2 = tmp_path / "pred2"
+    assert infer(_config(tiny_model_dir, root, pred2, steps=1, tuples=False, masks=str(masks))) == 0
+    run = formats.read_run_json(pred2, "void")
+    assert run["samples"]["no_mask"]["mask"] == str(masks / "no_mask.mp4")
+    assert video.video_info(formats.prediction_path(pred2, "void", "no_mask")).num_frames == 5

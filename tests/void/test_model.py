@@ -126,24 +126,53 @@ def test_gradient_checkpointing_gives_the_same_gradients():
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(plain, ckpt))
 
 
-def test_vae_latent_model_round_trip(tmp_path):
+def _tiny_vae_model():
     torch.manual_seed(0)
-    model = VoidTransformer(latent="vae", sample_size=(9, 32, 32), vae_config=lat.TINY_VAE_CONFIG, **TINY).eval()
+    vae = lat.build_vae(lat.TINY_VAE_CONFIG)
+    kwargs = lat.vae_transformer_kwargs(lat.TINY_VAE_CONFIG)
+    return vae, VoidTransformer(latent="vae", sample_size=(9, 32, 32), **kwargs, **TINY).eval()
+
+
+def test_vae_latent_model_round_trip_keeps_the_vae_out_of_the_transformer(tmp_path):
+    vae, model = _tiny_vae_model()
     assert model.latent_channels == lat.TINY_VAE_CONFIG["latent_channels"]
     assert model.in_channels == 3 * model.latent_channels  # noisy | video | VAE-encoded mask
+    assert not any(name.startswith("vae") for name, _ in model.named_modules() if name)
     video, mask = _inputs(b=1, t=9)
-    z, m = model.encode_video(video), model.encode_mask(mask)
+    z, m = model.encode_video(video, vae=vae), model.encode_mask(mask, vae=vae)
     assert z.shape == m.shape == (1, 3, 4, 8, 8)
-    assert model.decode_latents(z).shape == video.shape
+    assert torch.equal(z, lat.vae_encode(vae, video))  # the VAE it is given, nothing of its own
+    assert model.decode_latents(z, vae=vae).shape == video.shape
+    with pytest.raises(ConfigError, match="needs the VAE"):
+        model.encode_video(video)
     model.save_pretrained(tmp_path / "vae_model")
     saved = json.loads((tmp_path / "vae_model" / "config.json").read_text())
-    assert saved["vae_config"]["latent_channels"] == 4
+    assert saved["vae_latent_channels"] == 4 and saved["vae_spatial_compression"] == 4
+    assert not {"vae_config", "vae_path", "text_encoder_path"} & set(saved)
+    from safetensors.torch import load_file
+
+    weights = load_file(str(tmp_path / "vae_model" / "diffusion_pytorch_model.safetensors"))
+    assert not any(k.startswith("vae.") for k in weights)  # the VAE's weights are not the transformer's
     loaded = VoidTransformer.from_pretrained(tmp_path / "vae_model").eval()
-    assert torch.equal(loaded.encode_video(video), z)  # the VAE weights travel with the model
     noisy = torch.randn_like(z)
     with torch.no_grad():
         assert torch.equal(model(noisy, z, m, 7), loaded(noisy, z, m, 7))
-    assert not any(p.requires_grad for p in model.vae.parameters())
+
+
+def test_model_dir_saves_the_vae_as_its_own_component(tmp_path):
+    vae, model = _tiny_vae_model()
+    with pytest.raises(ConfigError, match="needs its VAE"):
+        model_io.save_model_dir(tmp_path / "no_vae", model)
+    model_io.save_model_dir(tmp_path / "m", model, vae=vae, text_encoder="/models/t5")
+    index = json.loads((tmp_path / "m" / model_io.MODEL_INDEX_JSON).read_text())
+    assert index["vae"] == ["diffusers", "AutoencoderKLCogVideoX"]
+    assert index["transformer"] == ["void.model", "VoidTransformer"]
+    assert index["text_encoder"]["path"] == "/models/t5"
+    assert (tmp_path / "m" / "vae" / "config.json").is_file()
+    loaded = model_io.load_model_dir(tmp_path / "m")
+    assert loaded.text_encoder == "/models/t5"
+    video, _ = _inputs(b=1, t=9)
+    assert torch.equal(lat.vae_encode(loaded.vae, video), lat.vae_encode(vae, video))
 
 
 @pytest.mark.parametrize("frames", [5, 9, 13])

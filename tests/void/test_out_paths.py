@@ -74,7 +74,7 @@ COMMANDS = {
     "export": lambda p: ["export", str(p["data"])],
     "masks predict": lambda p: ["masks", "predict", "--input", str(p["data"])],
     "masks baseline": lambda p: ["masks", "baseline", "dilated", "--input", str(p["data"])],
-    "masks command": lambda p: ["masks", "command", "--name", "tool", "--cmd", "true", "--input", str(p["data"])],
+    "masks command": lambda p: ["masks", "command", "--name", "tool", "--cmd", "true {out}", "--input", str(p["data"])],
 }
 
 

@@ -95,6 +95,23 @@ def test_offload_modes_compute_the_same_and_fp8_stays_close(tiny_model_dir):
     assert not torch.equal(out, ref) and (out - ref).abs().mean() < 0.1
 
 
+def test_offload_modes_move_the_vae_component_too(void_layout):
+    """The VAE is a component beside the transformers: offloading handles it on its own and
+    the result does not change; fp8 storage leaves it in full precision."""
+    g = torch.Generator().manual_seed(1)
+    clip = torch.rand(1, 9, 3, 32, 32, generator=g) * 2 - 1
+    mask = torch.full((1, 9, 32, 32), 255, dtype=torch.uint8)
+    mask[:, :, 8:20, 8:24] = 0
+    ref = _run(VoidPipeline.from_pretrained(void_layout, load_pass2=False), clip, mask)
+    for offload in ("model", "sequential"):
+        pipe = VoidPipeline.from_pretrained(void_layout, load_pass2=False)
+        pipe.configure_memory("cpu", offload=offload, weights="fp8" if offload == "model" else "auto")
+        out = _run(pipe, clip, mask)
+        if offload == "sequential":
+            assert torch.allclose(out, ref, atol=1e-5)
+        assert {p.dtype for p in pipe.vae.parameters()} == {torch.float32}
+
+
 def test_void_parity_pass2_end_to_end_on_voids_sample(void_layout, void_samples, tmp_path, capsys):
     pred = tmp_path / "pred"
     argv = ["infer", "--void-parity", "--pass2", "--model", str(void_layout), "--input", str(void_samples),
@@ -116,8 +133,9 @@ def test_void_parity_pass2_end_to_end_on_voids_sample(void_layout, void_samples,
 def test_vae_and_text_encoder_belong_to_the_pipeline_not_the_transformer_config(void_layout):
     pipe = VoidPipeline.from_pretrained(void_layout)
     for model in (pipe.transformer, pipe.transformer_2):
-        assert model.config.vae_path is None and model.config.text_encoder_path is None
-        assert model.config.vae_config["latent_channels"] == 4  # the architecture, not a path
-        assert model.vae is pipe.vae  # one VAE, a pipeline component shared by both passes
-    assert pipe.components["vae"] is pipe.vae
-    assert pipe.info["text_encoder"] == str(void_layout / void_compat.BASE_DIR_NAME)
+        cfg = dict(model.config)
+        assert not {"vae_path", "vae_config", "text_encoder_path"} & set(cfg)
+        assert cfg["vae_latent_channels"] == 4  # what it needs to know of the VAE, not the VAE
+        assert not any(name.startswith("vae") for name, _ in model.named_modules() if name)
+    assert pipe.components["vae"] is pipe.vae and pipe.vae is not None  # one VAE for both passes
+    assert pipe.text_encoder_path == str(void_layout / void_compat.BASE_DIR_NAME)

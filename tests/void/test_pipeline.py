@@ -113,9 +113,17 @@ def test_bad_inputs_are_clear_errors(pipe):
 
 
 def test_vae_latent_pipeline_runs():
+    from void.errors import ConfigError
+    from void.model import latents as lat
+
     torch.manual_seed(0)
-    model = VoidTransformer(latent="vae", patch_size_t=2, sample_size=(13, 32, 32), **TINY).eval()
-    p = VoidPipeline(model, make_scheduler())
+    vae = lat.build_vae(lat.TINY_VAE_CONFIG)
+    model = VoidTransformer(
+        latent="vae", patch_size_t=2, sample_size=(13, 32, 32), **lat.vae_transformer_kwargs(lat.TINY_VAE_CONFIG), **TINY
+    ).eval()
+    with pytest.raises(ConfigError, match="vae component"):
+        VoidPipeline(model, make_scheduler())
+    p = VoidPipeline(model, make_scheduler(), vae=vae)
     p.set_progress_bar_config(disable=True)
     video, mask = _clip(frames=10, h=32, w=32)
     out = p(video, mask, num_inference_steps=1, pass2=True, generator=torch.Generator().manual_seed(0))
@@ -124,8 +132,8 @@ def test_vae_latent_pipeline_runs():
 
 def test_prompts_without_a_text_encoder_fall_back_to_the_null_embedding(caplog):
     torch.manual_seed(0)
-    model = VoidTransformer(sample_size=(8, 32, 48), use_text=True, text_encoder_path="/nonexistent", **TINY).eval()
-    p = VoidPipeline(model, make_scheduler())
+    model = VoidTransformer(sample_size=(8, 32, 48), use_text=True, **TINY).eval()
+    p = VoidPipeline(model, make_scheduler(), text_encoder="/nonexistent")
     p.set_progress_bar_config(disable=True)
     video, mask = _clip()
     with caplog.at_level("WARNING"):

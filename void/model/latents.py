@@ -93,6 +93,18 @@ def vae_public_config(vae) -> dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dict(vae.config).items() if not k.startswith("_")}
 
 
+def vae_transformer_kwargs(vae_config: dict[str, Any]) -> dict[str, int]:
+    """What a VAE-latent ``VoidTransformer`` must know about its VAE: channel count and the
+    compression factors (``vae_latent_channels``, ``vae_temporal_compression``,
+    ``vae_spatial_compression``). The VAE itself is the pipeline's component."""
+    temporal, spatial = vae_factors(vae_config)
+    return {
+        "vae_latent_channels": int(vae_config["latent_channels"]),
+        "vae_temporal_compression": temporal,
+        "vae_spatial_compression": spatial,
+    }
+
+
 def vae_factors(vae_config: dict[str, Any]) -> tuple[int, int]:
     """(temporal, spatial) compression of a CogVideoX VAE config."""
     spatial = 2 ** (len(vae_config["block_out_channels"]) - 1)

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 OFFLOAD_MODES = ("none", "model", "sequential")
 WEIGHT_STORAGE = ("auto", "float32", "bfloat16", "fp8")
 # Kept in the compute dtype under fp8 storage: small, and sensitive to rounding.
-FP8_SKIP = ("vae", "norm", "patch_embed", "time_embedding", "time_proj", "null_text", "proj_out")
+FP8_SKIP = ("norm", "patch_embed", "time_embedding", "time_proj", "null_text", "proj_out")
 
 
 def store_weights(model, storage: str, compute_dtype: torch.dtype) -> None:

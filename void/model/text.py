@@ -46,7 +46,11 @@ class T5Text:
     max_length: int
 
     @classmethod
-    def load(cls, path: str | Path, max_length: int, device: str | torch.device = "cpu", dtype=torch.float32) -> "T5Text":
+    def load(
+        cls, path: str | Path, max_length: int, device: str | torch.device = "cpu", dtype=torch.float32,
+        tokenizer: str | Path | None = None,
+    ) -> "T5Text":
+        """``tokenizer``: the tokenizer's dir when it is not ``path/tokenizer`` (or ``path``)."""
         root = Path(path)
         if find_text_encoder(root) is None:
             raise ConfigError(f"{root}: no T5 text encoder here (expected text_encoder/config.json or config.json)")
@@ -57,7 +61,7 @@ class T5Text:
                 f"{root}: a T5 text encoder is on disk but the 'transformers' package is not installed "
                 f"({exc}); install it with: pip install transformers sentencepiece"
             ) from exc
-        tok_dir = _subdir(root, "tokenizer")
+        tok_dir = Path(tokenizer) if tokenizer else _subdir(root, "tokenizer")
         enc_dir = _subdir(root, "text_encoder")
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
         encoder = transformers.T5EncoderModel.from_pretrained(str(enc_dir), local_files_only=True, torch_dtype=dtype)
@@ -82,7 +86,8 @@ class T5Text:
 
 
 def load_text_encoder(
-    path: str | Path | None, max_length: int, device="cpu", dtype=torch.float32, *, required: bool = False
+    path: str | Path | None, max_length: int, device="cpu", dtype=torch.float32, *, required: bool = False,
+    tokenizer: str | Path | None = None,
 ) -> T5Text | None:
     """A :class:`T5Text` when ``path`` holds one and transformers is importable; else None.
 
@@ -93,7 +98,7 @@ def load_text_encoder(
     if find_text_encoder(path) is None:
         return None
     try:
-        return T5Text.load(path, max_length, device=device, dtype=dtype)
+        return T5Text.load(path, max_length, device=device, dtype=dtype, tokenizer=tokenizer)
     except TextEncoderUnavailable as exc:
         if required:
             raise

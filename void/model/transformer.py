@@ -8,14 +8,18 @@ Input per token: ``concat(noisy | cond | mask)`` along channels, where ``cond`` 
 of the full input video (as VOID conditions) and ``mask`` the quadmask in the chosen encoding.
 Output: the v-prediction for ``noisy``. The constructor is the config (``save_pretrained`` /
 ``from_pretrained`` round-trip); the latent space and mask encoding travel with it.
+
+The transformer holds no VAE. A VAE-latent model records only what it needs to know of one
+(latent channels and compression factors); the VAE is a component of the pipeline
+(:class:`void.pipeline.VoidPipeline`), passed to :meth:`VoidTransformer.encode_video` and
+friends, and saved in its own folder. Models saved before that split (the VAE inside, its
+weights under ``vae.*``) load through :mod:`void.model.legacy`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import Any
-
 import numpy as np
 import torch
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -59,9 +63,9 @@ class VoidTransformer(ModelMixin, ConfigMixin):
     """See the module docstring. Tensors: video ``(B, T, 3, H, W)`` in [-1, 1], quadmask
     ``(B, T, H, W)`` uint8, latents ``(B, T', C, h, w)``.
 
-    ``vae_path`` and ``text_encoder_path`` are read from older configs; new code leaves them
-    unset: the VAE's architecture travels as ``vae_config`` and the pipeline owns the VAE and
-    the text encoder's location (:class:`void.pipeline.VoidPipeline`)."""
+    ``vae_latent_channels`` / ``vae_temporal_compression`` / ``vae_spatial_compression``
+    describe the VAE a ``latent="vae"`` model works with (CogVideoX's by default;
+    :func:`void.model.latents.vae_transformer_kwargs` reads them off a VAE config)."""
 
     _supports_gradient_checkpointing = True
     _no_split_modules = ["CogVideoXBlock", "CogVideoXPatchEmbed"]
@@ -81,7 +85,6 @@ class VoidTransformer(ModelMixin, ConfigMixin):
         text_embed_dim: int = 128,
         max_text_seq_length: int = 8,
         use_text: bool = False,
-        text_encoder_path: str | None = None,
         patch_size: int = 2,
         patch_size_t: int | None = None,
         use_rotary_positional_embeddings: bool = True,
@@ -97,8 +100,9 @@ class VoidTransformer(ModelMixin, ConfigMixin):
         spatial_interpolation_scale: float = 1.875,
         temporal_interpolation_scale: float = 1.0,
         patch_bias: bool = True,
-        vae_path: str | None = None,
-        vae_config: dict[str, Any] | None = None,
+        vae_latent_channels: int = 16,
+        vae_temporal_compression: int = 4,
+        vae_spatial_compression: int = 8,
         vae_mask_style: str = "encoding",
         cond_noise_std: float = 0.0,
     ):
@@ -115,16 +119,9 @@ class VoidTransformer(ModelMixin, ConfigMixin):
 
         # 0. Latent space: decides the channel counts of every token part.
         if latent == "vae":
-            if vae_config is None and vae_path is None:
-                log.warning("latent='vae' without vae_path or vae_config: using a randomly initialised tiny VAE")
-            vae = lat.build_vae(vae_config or (None if vae_path else lat.TINY_VAE_CONFIG), None if vae_config else vae_path)
-            if vae_config is None:  # record the architecture so from_pretrained needs no source path
-                self.register_to_config(vae_config=lat.vae_public_config(vae))
-            temporal, spatial = lat.vae_factors(vae.config)
-            latent_channels = int(vae.config.latent_channels)
-            mask_channels = latent_channels
+            temporal, spatial = int(vae_temporal_compression), int(vae_spatial_compression)
+            latent_channels = mask_channels = int(vae_latent_channels)
         else:
-            vae = None
             temporal, spatial = patch_frames, patch_pixels
             latent_channels = 3 * patch_pixels * patch_pixels * patch_frames
             mask_channels = quadmask.encoding_channels(mask_encoding) * patch_pixels * patch_pixels * patch_frames
@@ -199,19 +196,22 @@ class VoidTransformer(ModelMixin, ConfigMixin):
                 "VoidTransformer: each token carries %d latent values but the width is %d; consider "
                 "patch_size=1 or more heads/head dim", token_values, inner_dim,
             )
-        # Registered last so that parameters() - and ModelMixin.dtype - start with the
-        # transformer's own weights; the VAE is frozen and may keep another dtype.
-        self.vae = vae
         self.gradient_checkpointing = False
         self._rope_cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     @classmethod
     def from_pretrained(cls, *args, **kwargs) -> "VoidTransformer":
+        """diffusers' loader; a folder saved the old way (VAE inside) is read by
+        :func:`void.model.legacy.load_transformer`, which drops the VAE (load it with
+        :func:`void.model.io.load_model_dir` to keep it as a component)."""
         from void.deps import available
+        from void.model import legacy
 
+        args = tuple(os.fspath(a) if isinstance(a, os.PathLike) else a for a in args)
+        if args and isinstance(args[0], str) and not kwargs.get("subfolder") and legacy.is_legacy(args[0]):
+            return legacy.load_transformer(args[0]).transformer
         if not available("accelerate"):  # diffusers warns at every load otherwise
             kwargs.setdefault("low_cpu_mem_usage", False)
-        args = tuple(os.fspath(a) if isinstance(a, os.PathLike) else a for a in args)
         model = super().from_pretrained(*args, **kwargs)
         # safetensors hands back tensors at unaligned offsets of the file buffer, and CPU
         # kernels then take another (last-bit different) path; fresh copies make a reloaded
@@ -248,20 +248,31 @@ class VoidTransformer(ModelMixin, ConfigMixin):
 
     # ----------------------------------------------------------------------- latents
 
-    def encode_video(self, video: torch.Tensor, *, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``(B, T, 3, H, W)`` in [-1, 1] -> latents ``(B, T', C, h, w)``."""
+    def _need_vae(self, vae, what: str):
+        if vae is None:
+            raise ConfigError(
+                f"VoidTransformer.{what}: this model works in VAE latents ({self.latent_channels} channels) and "
+                "needs the VAE: pass vae= (the pipeline's vae component)"
+            )
+        return vae
+
+    def encode_video(
+        self, video: torch.Tensor, *, vae=None, sample: bool = False, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """``(B, T, 3, H, W)`` in [-1, 1] -> latents ``(B, T', C, h, w)``; ``vae`` for ``latent="vae"``."""
         if self.config.latent == "pixel":
             return lat.pixel_unshuffle(video, self.config.patch_pixels, self.config.patch_frames)
-        return lat.vae_encode(self.vae, video, sample=sample, generator=generator)
+        return lat.vae_encode(self._need_vae(vae, "encode_video"), video, sample=sample, generator=generator)
 
-    def decode_latents(self, latents: torch.Tensor, *, first_frame_apart: bool = False) -> torch.Tensor:
+    def decode_latents(self, latents: torch.Tensor, *, vae=None, first_frame_apart: bool = False) -> torch.Tensor:
         """Inverse of :meth:`encode_video` (exact for ``pixel``). ``first_frame_apart``: decode
         latent frame 0 on its own, as VOID's VAE does (:func:`latents.vae_decode_first_apart`)."""
         if self.config.latent == "pixel":
             return lat.pixel_shuffle(latents, self.config.patch_pixels, self.config.patch_frames)
+        vae = self._need_vae(vae, "decode_latents")
         if first_frame_apart:
-            return lat.vae_decode_first_apart(self.vae, latents)
-        return lat.vae_decode(self.vae, latents)
+            return lat.vae_decode_first_apart(vae, latents)
+        return lat.vae_decode(vae, latents)
 
     def mask_channels_image(self, mask: torch.Tensor) -> torch.Tensor:
         """Quadmask ``(B, T, H, W)`` uint8 -> conditioning image ``(B, T, Cm, H, W)`` float."""
@@ -284,14 +295,15 @@ class VoidTransformer(ModelMixin, ConfigMixin):
         device = mask.device if isinstance(mask, torch.Tensor) else self.device
         return out.to(device=device, dtype=self.dtype)
 
-    def encode_mask(self, mask: torch.Tensor) -> torch.Tensor:
+    def encode_mask(self, mask: torch.Tensor, *, vae=None) -> torch.Tensor:
         """Quadmask ``(B, T, H, W)`` uint8 -> mask latents ``(B, T', Cm, h, w)`` per ``mask_encoding``."""
         image = self.mask_channels_image(mask)
         if self.config.latent == "pixel":
             return lat.pixel_unshuffle(image, self.config.patch_pixels, self.config.patch_frames)
+        vae = self._need_vae(vae, "encode_mask")
         if image.shape[2] != 3:  # the VAE takes RGB: binary encodings fill all three
             image = image.expand(-1, -1, 3, -1, -1)
-        return lat.vae_encode(self.vae, image)
+        return lat.vae_encode(vae, image)
 
     def null_text_embedding(self, batch: int) -> torch.Tensor:
         """The learned stand-in for a prompt embedding, ``(B, L, D)``."""

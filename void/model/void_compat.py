@@ -160,21 +160,6 @@ def key_report(source: Path, base: Path, missing: list[str], unexpected: list[st
     return "\n".join(lines)
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    if path.is_dir():  # a (possibly sharded) diffusers weights dir
-        files = sorted(path.glob("*.safetensors"))
-        if not files:
-            raise ConfigError(f"{path}: no .safetensors weights")
-        state: dict[str, torch.Tensor] = {}
-        for f in files:
-            state.update(load_file(str(f)))
-        return state
-    state = load_file(str(path))
-    return state.get("state_dict", state) if isinstance(state.get("state_dict"), dict) else state
-
-
 def void_to_ours(state: dict[str, torch.Tensor], latent_channels: int, patch_volume: int, source: Path) -> dict[str, torch.Tensor]:
     """Reorder the input projection from VOID's ``noisy | mask | video`` to ``noisy | video | mask``."""
     key = "patch_embed.proj.weight"
@@ -213,14 +198,19 @@ def transformer_kwargs(base: Path, pass_index: int) -> dict[str, Any]:
 
 
 def load_void_transformer(base: Path, checkpoint: Path | None, pass_index: int = 1, vae=None):
-    """A VoidTransformer holding VOID's weights (``checkpoint``, or the base dir's own)."""
+    """A VoidTransformer holding VOID's weights (``checkpoint``, or the base dir's own). The
+    VAE (``vae``, else read from ``base/vae``) only tells it the latent channels and factors;
+    it stays the pipeline's component."""
     from void.model.transformer import VoidTransformer
 
     kwargs = transformer_kwargs(base, pass_index)
-    vae = vae if vae is not None else lat.build_vae(path=str(base / "vae"))
-    kwargs["vae_config"] = lat.vae_public_config(vae)
+    if vae is not None:
+        vae_config = dict(vae.config)
+    else:  # only its config is needed here
+        vae_config = json.loads((base / "vae" / "config.json").read_text(encoding="utf-8"))
+    kwargs.update(lat.vae_transformer_kwargs(vae_config))
     source = checkpoint or base / "transformer"
-    state = _read_state_dict(source)
+    state = model_io.read_state_dict(source)
     # Build on the meta device and adopt the loaded tensors: a 5B model is not initialised twice.
     with torch.device("meta"):
         model = VoidTransformer(**kwargs)
@@ -232,14 +222,12 @@ def load_void_transformer(base: Path, checkpoint: Path | None, pass_index: int =
         raise ConfigError(f"{source}: predicts {out_ch} channels but the VAE in {base / 'vae'} has {latent_channels}")
     dtype = state["proj_out.weight"].dtype
     state["null_text"] = torch.zeros(tuple(model.null_text.shape), dtype=dtype)  # prompts come from T5
-    state.update({f"vae.{k}": v for k, v in vae.state_dict().items()})
     missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
     if missing or unexpected:
         raise ConfigError(key_report(source, base, list(missing), list(unexpected)))
     still_meta = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
     if still_meta:
         raise ConfigError(f"{source}: no weights for {still_meta[:5]}")
-    model.vae = vae  # one VAE module shared by the pass-1 and pass-2 transformers
     model.eval()
     return model
 
@@ -270,7 +258,9 @@ def load_void(layout: VoidLayout, *, load_pass2: bool = True) -> model_io.Loaded
         "pass1_checkpoint": str(layout.pass1) if layout.pass1 else None,
         "pass2_checkpoint": str(layout.pass2) if transformer_2 is not None else None,
     }
-    return model_io.LoadedModel(transformer, scheduler, transformer_2, info, layout.base)
+    return model_io.LoadedModel(
+        transformer, scheduler, transformer_2, info, layout.base, vae=vae, text_encoder=str(layout.base)
+    )
 
 
 def load_pass2_model(path: str | Path, loaded: model_io.LoadedModel):
@@ -283,10 +273,17 @@ def load_pass2_model(path: str | Path, loaded: model_io.LoadedModel):
         base = layout.base if layout else Path(loaded.info.get("base", ""))
         if not (base / "transformer" / "config.json").is_file():
             raise ConfigError(f"{p}: a VOID checkpoint needs its CogVideoX-Fun base dir ({BASE_DIR_NAME}) beside it")
-        vae = getattr(loaded.transformer, "vae", None)
-        return load_void_transformer(base, p, 2, vae=vae)
+        return load_void_transformer(base, p, 2, vae=loaded.vae)
     model_dir = model_io.resolve_model_dir(p)
-    return VoidTransformer.from_pretrained(model_dir / model_io.TRANSFORMER_DIR).eval()
+    model = VoidTransformer.from_pretrained(model_dir / model_io.TRANSFORMER_DIR).eval()
+    if model.config.latent == "vae" and loaded.vae is not None:
+        theirs = lat.vae_transformer_kwargs(dict(loaded.vae.config))
+        if any(getattr(model.config, k) != v for k, v in theirs.items()):
+            raise ConfigError(
+                f"{p}: its transformer expects a VAE with {model.config.vae_latent_channels} latent channels, but the "
+                f"pass-1 model's VAE has {theirs['vae_latent_channels']}: both passes share one VAE"
+            )
+    return model
 
 
 def pass2_scheduler(base: str | Path | None):

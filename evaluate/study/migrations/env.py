@@ -14,7 +14,7 @@ _PG_LOCK_KEY = 0x766F6964  # "void"
 
 
 def _run(connection) -> None:
-    from evaluate.study.store import Base  # for `alembic revision --autogenerate` only
+    from evaluate.study.schema import Base  # for `alembic revision --autogenerate` only
 
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
