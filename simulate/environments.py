@@ -132,7 +132,7 @@ def _pick(rng, items):
 # --------------------------------------------------------------------------- walls
 
 
-def wall(ids, rng, setting: Setting, a0: float, s0: float, a1: float, s1: float, z0: float, height: float,
+def wall(ids, setting: Setting, a0: float, s0: float, a1: float, s1: float, z0: float, height: float,
          finish: tuple[str, int, list[float]], opening: dict | None = None) -> list[ObjectSpec]:
     """A wall from (a0, s0) to (a1, s1) (camera frame, metres), ``z0`` to ``z0 + height``.
 
@@ -216,7 +216,7 @@ def room(ids, rng, setting: Setting, z0: float, *, inner_radius: float) -> tuple
     objects = []
     for name, (a0, s0, a1, s1), inward in walls:
         hole = opening if name == opening_wall else None
-        objects += wall(ids, rng, setting, a0, s0, a1, s1, z0, height, finish, hole)
+        objects += wall(ids, setting, a0, s0, a1, s1, z0, height, finish, hole)
         objects += _skirting(ids, setting, a0, s0, a1, s1, z0, inward, skirt, hole if hole and is_door else None)
     info = {
         "walls": [w[0] for w in walls], "back_m": back, "left_m": left, "right_m": right, "front_m": front,
