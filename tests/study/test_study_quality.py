@@ -62,7 +62,9 @@ def test_fast_left_bot_is_flagged_and_excluded_and_csvs_are_neutralised(sqlite_u
     assert any(f.startswith("position-bias: 13/13 answers left") for f in bot_row["flags"])
     assert any(f.startswith("too-fast: 13/13") for f in bot_row["flags"])
     assert f"excluded participant {bot_id}: " in printed and "position-bias" in printed
-    assert f"excluded participant {quitter_id}: incomplete (answered 1 of 13 trials)" in printed
+    # the quitter's one answer may have been a gold trial answered wrongly: then failed-gold too
+    quitter_line = next(x for x in printed.splitlines() if x.strip().startswith(f"excluded participant {quitter_id}: "))
+    assert quitter_line.split(": ", 1)[1].startswith("incomplete") and "answered 1 of 13 trials" in quitter_line
     assert result["counts"]["included"] == 5 and result["counts"]["votes_main_included"] == 5 * 12
 
     # --include-flagged --include-failed-gold --include-incomplete keep everyone
