@@ -89,6 +89,15 @@ def stray_videos(bench: bench_format.Bench, pred: Path, clips) -> list[str]:
     return problems
 
 
+def refuse_problems(what: str, pred: Path, bench: bench_format.Bench, problems: list[str]) -> None:
+    """Raise one error listing every problem of a submission at once (nothing when there is none)."""
+    if problems:
+        raise SubmissionError(
+            f"{what} {pred} cannot be scored against {bench.version} ({len(problems)} problem(s)):\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
+
+
 def link_submission(work: Path, subset: str, pred: Path, method: str) -> Path:
     """``work/pred/<subset>/<method>`` -> ``pred/<subset>``: the prediction layout evaluate reads."""
     link_root = work / "pred" / subset
@@ -160,11 +169,7 @@ def score_submission(config: BenchScoreConfig) -> int:
     card, problems = read_card(pred)
     expected, video_problems = check_videos(bench, pred, workers)
     problems += video_problems
-    if problems:
-        raise SubmissionError(
-            f"submission {pred} cannot be scored against {bench.version} ({len(problems)} problem(s)):\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
+    refuse_problems("submission", pred, bench, problems)
     method = str(card["name"])
     # 4. scores, one evaluate run per subset
     import pandas as pd

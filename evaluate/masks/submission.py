@@ -33,7 +33,7 @@ from evaluate.config import BenchScoreConfig, EvaluateConfig
 from evaluate.masks import metrics
 from evaluate.masks.task import MaskTaskError, load_prediction
 from evaluate.results import COLUMNS, RESULTS_PARQUET, SUMMARY_JSON
-from evaluate.submission import SubmissionError, bundle_head, link_submission, read_card, stray_videos
+from evaluate.submission import SubmissionError, bundle_head, link_submission, read_card, refuse_problems, stray_videos
 from void import __version__, bench_format
 from void.formats import SampleRef
 
@@ -97,11 +97,7 @@ def score_mask_submission(config: BenchScoreConfig) -> int:
         )
     expected, mask_problems = check_masks(bench, pred, workers)
     problems += mask_problems
-    if problems:
-        raise SubmissionError(
-            f"mask submission {pred} cannot be scored against {bench.version} ({len(problems)} problem(s)):\n"
-            + "\n".join(f"  {p}" for p in problems)
-        )
+    refuse_problems("mask submission", pred, bench, problems)
     method = str(card["name"])
     import pandas as pd
 
