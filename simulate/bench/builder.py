@@ -43,6 +43,8 @@ def simulate_config(defn: dict, subset: str, out: Path, config: BenchBuildConfig
         frames=sub["frames"],
         fps=defn["fps"],
         renderer=config.renderer,
+        look=gen["look"],
+        sets=list(gen["sets"]),
         camera_motion=gen["camera_motion"],
         max_attempts=gen["max_attempts"],
         spp=gen["spp"],

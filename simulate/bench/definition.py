@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 REFERENCE = bench_format.REFERENCE_KEY
 REQUIRED = ("benchmark", "version", "families", "resolution", "fps", "subsets", "generator", "scorer", REFERENCE)
 SUBSET_KEYS = ("frames", "clips_per_family", "seed", "split")
-GENERATOR_KEYS = ("version", "camera_motion", "max_attempts", "spp", "denoiser", "animated_seed")
+GENERATOR_KEYS = ("version", "look", "sets", "camera_motion", "max_attempts", "spp", "denoiser", "animated_seed")
 MIN_CLIPS_PER_FAMILY = 30  # the main subset's floor for a shipped version
 
 
