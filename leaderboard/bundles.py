@@ -51,6 +51,17 @@ def load(paths: list[str]) -> list[Bundle]:
                 f"{b.path} and {first.path} cover different clips ({len(b.data.get('clips', {}))} and "
                 f"{len(first.data.get('clips', {}))}; --limit builds?): means over different clips are not comparable"
             )
+    suites: dict[tuple[str, object], Path] = {}  # (task, suite) -> a bundle with it
+    for b in bundles:
+        scored = b.data.get("scored", {})
+        suite = scored.get("mask_suite_version" if b.task == "masks" else "suite_version")
+        other = next((p for (task, s), p in suites.items() if task == b.task and s != suite), None)
+        if other is not None:
+            raise InputError(
+                f"{b.path} was scored with {b.task} metric suite {suite}, {other} with another: scores of different "
+                "suites are not comparable; rescore them with one install"
+            )
+        suites.setdefault((b.task, suite), b.path)
     seen: dict[tuple[str, str], Path] = {}
     for b in bundles:  # one name per track: a removal and a mask method may share one
         if (b.task, b.method) in seen:

@@ -36,6 +36,7 @@ BENCH_FORMAT = "void-bench-benchmark"
 # the definition's record of its own build; adding it when a version is frozen must not
 # change what the version is, so it stays out of the hash
 REFERENCE_KEY = "reference_checksums"
+SCORER_KEY = "scorer"
 PARTS = ("mask", "rgb_full", "rgb_removed", "rgb_hidden", "trajectories", "metadata")
 _TIMING_SUFFIXES = ("_wall_s", "elapsed_s")
 _TIMING_PREFIXES = ("timings",)
@@ -51,8 +52,10 @@ def canonical_json(data: Any) -> str:
 
 
 def definition_hash(definition: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of a definition, without its reference checksums."""
-    body = {k: v for k, v in definition.items() if k != REFERENCE_KEY}
+    """sha256 of the canonical JSON of what makes a definition's clips: everything but its
+    reference checksums and its ``scorer`` (a newer metric suite scores the same clips; bundles
+    record the suite they were scored with, and only bundles of one suite are merged)."""
+    body = {k: v for k, v in definition.items() if k not in (REFERENCE_KEY, SCORER_KEY)}
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
 
 

@@ -58,6 +58,13 @@ def test_bundle_from_another_definition_is_refused(scored, tmp_path):
     other = copy_with(b, tmp_path / "other.zip", definition_hash="0" * 64, version="v0")
     with pytest.raises(InputError, match=r"other.zip was scored against v0 \(definition 0000000000000000\).*only comparable under one definition"):
         build(LeaderboardConfig(bundles=[str(a), str(other)], out=str(tmp_path / "s"), quiet=True, resamples=200))
+    import json
+    import zipfile
+
+    scored_b = json.loads(zipfile.ZipFile(b).read("bundle.json"))["scored"]
+    newer = copy_with(b, tmp_path / "newer.zip", name="newer", scored=dict(scored_b, suite_version=scored_b["suite_version"] + 1))
+    with pytest.raises(InputError, match=r"newer.zip was scored with removal metric suite \d+, .* with another"):
+        build(LeaderboardConfig(bundles=[str(a), str(newer)], out=str(tmp_path / "s"), quiet=True, resamples=200))
     twin = copy_with(b, tmp_path / "twin.zip", name="identity")
     with pytest.raises(InputError, match="method 'identity' is in both"):
         build(LeaderboardConfig(bundles=[str(a), str(twin)], out=str(tmp_path / "s"), quiet=True, resamples=200))

@@ -98,10 +98,12 @@ def test_v1_definition_is_frozen_shape_and_refuses_unregistered_families(tmp_pat
     assert not (tmp_path / "v1" / bench_format.BENCH_JSON).exists()
 
 
-def test_definition_hash_ignores_reference_checksums_only():
+def test_definition_hash_covers_what_makes_the_clips_only():
     data = json.loads(V1.read_text())
     h = bench_format.definition_hash(data)
     assert bench_format.definition_hash(dict(data, reference_checksums={"raster": "v1.raster.sha256"})) == h
+    assert bench_format.definition_hash(dict(data, scorer={"suite_version": 99, "lpips": True})) == h
+    assert bench_format.definition_hash(dict(data, generator=dict(data["generator"], look="plain"))) != h
     assert bench_format.definition_hash(dict(data, fps=13)) != h
     assert len(h) == 64 and int(h, 16) >= 0
 
