@@ -82,20 +82,18 @@ def test_other_definition_in_out_is_refused(built, tmp_path):
         build(BenchBuildConfig(out=str(built[0]), limit=1, definition_file=str(other), progress=False))
 
 
-def test_v1_definition_is_frozen_shape_and_refuses_unregistered_families(tmp_path):
+def test_v1_definition_shape_and_unregistered_families_refused(tmp_path):
     data, _ = definition.load("v1")
     assert data["resolution"] == [672, 384]
     assert data["subsets"]["main"]["frames"] == 49 and data["subsets"]["long"]["frames"] == 85
     assert data["subsets"]["main"]["clips_per_family"] >= definition.MIN_CLIPS_PER_FAMILY
-    assert len(data["families"]) == 9
-    from simulate.config import FAMILIES as REGISTERED
-
-    missing = [f for f in data["families"] if f not in REGISTERED]
-    if not missing:
-        pytest.skip("every v1 family is registered in this install")
-    with pytest.raises(BenchError, match=f"needs famil.*{missing[0]}.*not registered in simulate.families"):
-        build(BenchBuildConfig(out=str(tmp_path / "v1"), limit=1, progress=False))
-    assert not (tmp_path / "v1" / bench_format.BENCH_JSON).exists()
+    assert len(data["families"]) == 9 and data["generator"]["look"] == "footage"
+    # a definition naming a family this install lacks (a newer version's) is refused, naming it
+    newer = tmp_path / "v9.json"
+    newer.write_text(json.dumps(dict(data, version="v9", families=data["families"] + ["fluid"])))
+    with pytest.raises(BenchError, match="needs family fluid, not registered in simulate.families"):
+        build(BenchBuildConfig(out=str(tmp_path / "v9"), limit=1, definition_file=str(newer), progress=False))
+    assert not (tmp_path / "v9" / bench_format.BENCH_JSON).exists()
 
 
 def test_definition_hash_covers_what_makes_the_clips_only():
@@ -122,19 +120,14 @@ def test_checksums_ignore_timings_but_not_content(built, tmp_path):
     assert np.all([len(v) == 64 for v in after.values()])
 
 
-def test_cli_refuses_v1_in_one_line_and_verify_exits_1_on_tampering(built, tmp_path):
+def test_cli_refuses_another_benchmark_in_out_in_one_line_and_verify_exits_1_on_tampering(built, tmp_path):
     import subprocess
     import sys
 
-    from simulate.config import FAMILIES as REGISTERED
-
-    data, _ = definition.load("v1")
-    if all(f in REGISTERED for f in data["families"]):
-        pytest.skip("every v1 family is registered in this install")
-    run = subprocess.run([sys.executable, "-m", "void", "bench", "build", str(tmp_path / "v1"), "--limit", "1"],
+    run = subprocess.run([sys.executable, "-m", "void", "bench", "build", str(built[0]), "--limit", "1"],
                          capture_output=True, text=True)
     assert run.returncode == 2
-    assert run.stderr.startswith("void bench build: error: benchmark v1") and "not registered in simulate.families" in run.stderr
+    assert run.stderr.startswith(f"void bench build: error: {built[0]} holds benchmark test-tiny") and "choose another OUT" in run.stderr
     copy = shutil.copytree(built[0], tmp_path / "copy")
     meta = copy / "long" / f"000002_{FAMILIES[2]}" / "metadata.json"
     meta.write_text(meta.read_text().replace('"seed"', '"seed_edited"', 1))
