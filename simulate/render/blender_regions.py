@@ -445,15 +445,20 @@ def change_regions(
 
 
 def lamp_reach_points(scene: SceneSpec, lamp, poses: np.ndarray, frame: int) -> np.ndarray | None:
-    """Corners of the box around everything ``lamp`` can light at ``frame`` (its range, above
-    the floor); None when its carrier is absent."""
+    """Corners of the box around everything ``lamp`` can light at ``frame`` (its range from
+    any point of its sphere, above the floor); None when its carrier is absent."""
     where = scene.lamp_world(lamp, poses, frame)
     if where is None:
         return None
-    r = float(lamp.range_m)
+    r = lamp_reach_m(lamp)
     lo, hi = where[0] - r, where[0] + r
     lo[2] = max(lo[2], 0.0)
     return box_corners(lo, np.maximum(hi, lo))
+
+
+def lamp_reach_m(lamp) -> float:
+    """How far from its centre a lamp's light goes: its range from any point of its sphere."""
+    return float(lamp.range_m) + float(lamp.radius_m)
 
 
 def lamp_reach(scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray, moved: np.ndarray,
@@ -475,7 +480,8 @@ def lamp_reach(scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarr
                 corners = lamp_reach_points(scene, lamp, poses, t)
                 if corners is None:
                     continue
-                centre, r = corners.mean(0), float(lamp.range_m)
+                # a blocker lies between a lit point and the lamp: within the reach of its centre
+                centre, r = scene.lamp_world(lamp, poses, t)[0], lamp_reach_m(lamp)
                 carried = lamp.attached_to and scene.index_of(lamp.attached_to) in changed
                 close = any(
                     np.isfinite(p[t, i]).all()

@@ -37,7 +37,8 @@ objects in glossy or metallic surfaces other than the scene's planar mirrors
 regions include the changed objects' mirror images). There the target keeps the full
 render's pixels. (The rasterizer has neither effect.) Point and spot lamps light only
 within their range (a window on their falloff, as in the rasterizer); their light is the
-analytic lamp channel of the signature, conservative (bounding spheres) for shadows.
+analytic lamp channel of the signature (shadows: the blocker's own shape against the cone
+to the lamp's sphere).
 
 Blender runs in a worker process per sample (:mod:`simulate.render.blender_worker`); this
 module never imports ``bpy``.
