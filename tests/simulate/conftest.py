@@ -35,9 +35,10 @@ def tiny_dataset(tmp_path_factory) -> Path:
     return out
 
 
-def _valid_sample(make_config, tmp_path: Path, family: str, key: str, want: str, frames: int = 12):
+def _valid_sample(make_config, tmp_path: Path, family: str, key: str, want: str, frames: int = 12, where=None):
     """The first valid raster sample of ``family`` (64x64, ``frames`` frames, static camera)
-    whose ``extras[key]`` is ``want``: ``(draw, views, mask)``."""
+    whose ``extras[key]`` is ``want`` (and whose scene passes ``where``, if given):
+    ``(draw, views, mask)``."""
     from collections import Counter
 
     from simulate import families, groundtruth, validation
@@ -48,7 +49,7 @@ def _valid_sample(make_config, tmp_path: Path, family: str, key: str, want: str,
     module = families.get(family)
     for seed in range(60):
         draw = draw_scene(SampleTask(str(tmp_path), f"s{seed}", seed, 100 + seed, family, config), Counter())
-        if draw.scene.extras.get(key) != want:
+        if draw.scene.extras.get(key) != want or (where is not None and not where(draw.scene)):
             continue
         views = renderer.render_views(draw.scene, draw.full.poses, draw.removed.poses)
         mask = groundtruth.build_quadmask(views, draw.scene.removed_ids)
@@ -59,6 +60,6 @@ def _valid_sample(make_config, tmp_path: Path, family: str, key: str, want: str,
 
 @pytest.fixture(scope="session")
 def valid_sample():
-    """``valid_sample(make_config, tmp_path, family, key, want, frames=12)`` -> the first
+    """``valid_sample(make_config, tmp_path, family, key, want, frames=12, where=None)`` -> the first
     valid raster sample of a family variant: ``(draw, views, mask)``."""
     return _valid_sample

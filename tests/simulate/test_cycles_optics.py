@@ -56,3 +56,49 @@ def test_cycles_lamp_shadow_is_the_blockers_own_not_its_bounding_spheres(valid_s
     assert (raster_changed & ~lamp_changed).sum() <= 0.03 * raster_changed.sum()
     assert lamp_changed.sum() <= 2.0 * raster_changed.sum()
     assert np.isin(mask[lamp_changed], (63, 127)).all()  # ... and it is in the mask
+
+
+def _sideways_sun(scene, ball_xyz: np.ndarray, elevation_deg: float) -> None:
+    """Sunlight from the camera's side at ``elevation_deg``, so the glass's shadow falls across
+    the picture; at about 35 degrees a glass ball (n = 1.45, focal length 1.6 radii from its
+    centre) focuses the sun on the floor it stands on."""
+    from simulate.scene import camera_at
+
+    eye = np.asarray(camera_at(scene.camera, 0, scene.num_frames)[0])
+    ahead = (ball_xyz - eye)[:2]
+    side = np.array([ahead[1], -ahead[0]]) / np.linalg.norm(ahead)
+    e = np.radians(elevation_deg)
+    scene.light.sun_direction = [float(side[0] * np.cos(e)), float(side[1] * np.cos(e)), float(-np.sin(e))]
+    scene.light.softness_deg = 0.5
+
+
+@pytest.mark.parametrize("opaque", [False, True])
+def test_light_a_glass_ball_bends_onto_the_floor_is_127_and_goes_when_it_is_opaque(valid_sample, make_config,
+                                                                                   tmp_path, opaque):
+    """Shadow caustics: the same frames rendered with ``caustics`` on and off. Where the ball
+    focuses the sun the floor is much brighter with them on, and all of it is 127 (inside the
+    glass's shadow, which the change regions and signature hold); made opaque, the ball bends
+    no light: the two renders agree there (no caster, nothing switched on)."""
+    from simulate.render.cycles import CyclesRenderer
+
+    draw, _, _ = valid_sample(make_config, tmp_path, "glass", "variant", "clear",
+                              where=lambda s: s.objects[0].shape == "sphere" and s.extras["optics"]["glass_object_id"] == 1)
+    scene = copy.deepcopy(draw.scene)
+    T = 2
+    scene.num_frames, scene.width, scene.height = T, 96, 96
+    _sideways_sun(scene, draw.full.poses[0, 0, :3], 35.0)
+    if opaque:
+        scene.objects[0].transmission = 0.0
+    pf, pr = draw.full.poses[:T], draw.removed.poses[:T]
+    on = CyclesRenderer(spp=16).render_views(scene, pf, pr)
+    off = CyclesRenderer(spp=16, caustics=False).render_views(scene, pf, pr)
+    mask = groundtruth.build_quadmask(on, scene.removed_ids)
+    keep = mask == 255
+    np.testing.assert_array_equal(on.full.rgb[keep], on.removed.rgb[keep])
+    gain = on.full.rgb.astype(int).sum(-1) - off.full.rgb.astype(int).sum(-1)
+    bent = (gain > 60) & ~np.isin(on.full.ids, scene.removed_ids)
+    if opaque:
+        assert not bent.any()
+    else:
+        assert bent.sum() >= 5
+        assert np.isin(mask[bent], (63, 127)).all()
