@@ -18,7 +18,6 @@ from simulate.render import blender_scene as scene_nodes  # imports this module:
 # bounce fireflies).
 LAMP_W_PER_SUN = 4.0 * math.pi  # times blender_scene.SUN_W_M2
 EMISSION_STRENGTH = 4.0  # ObjectSpec.emission == 1: a clearly glowing surface
-GLASS_SHADOW_NODE = "void_glass_shadow"  # the mix that makes glass a tinted filter for shadow rays
 
 
 def finish(bpy, mat, obj_spec, mirror) -> None:
@@ -26,7 +25,8 @@ def finish(bpy, mat, obj_spec, mirror) -> None:
 
     Glass lets shadow rays through tinted by its colour (Cycles' glass is otherwise opaque to
     shadow rays with caustics off), so its shadow is tinted as in the rasterizer; with
-    :func:`shadow_caustics` on (the default) the light refracts through it instead."""
+    :func:`shadow_caustics` on (the default) that is the fallback where no refracted path is
+    found."""
     from simulate.render.raster_optics import glass_filter  # pure numpy: the filter both renderers use
 
     tree = mat.node_tree
@@ -54,7 +54,6 @@ def finish(bpy, mat, obj_spec, mirror) -> None:
         path = tree.nodes.new("ShaderNodeLightPath")
         clear = scene_nodes._node(tree, "ShaderNodeBsdfTransparent", Color=(*glass_filter(obj_spec), 1.0))
         mix = tree.nodes.new("ShaderNodeMixShader")
-        mix.name = GLASS_SHADOW_NODE  # shadow_caustics unplugs it: the light is then refracted
         tree.links.new(path.outputs["Is Shadow Ray"], mix.inputs["Fac"])
         tree.links.new(bsdf.outputs["BSDF"], mix.inputs[1])
         tree.links.new(clear.outputs["BSDF"], mix.inputs[2])
@@ -103,27 +102,23 @@ def shadow_caustics(bpy, bs, spec, on: bool) -> bool:
     transmissive objects (Cycles' manifold next event estimation, MNEE), for the sun and lamps.
 
     Casters are the objects with ``transmission`` > 0, receivers the floor and every other
-    object. Their shadow rays then stop passing straight through as a tinted filter
-    (:func:`finish`): the light refracts, focuses and tints as real glass does. Cycles starts
-    each caustic path from the straight shadow ray of a receiver point towards a sampled
-    point of the light, and only where that ray meets a caster, so bent light lands only
-    where the glass shades a surface: inside its shadow volume, which the change regions
-    already hold (the signature pass sees glass as opaque, so that whole shadow is marked and
-    re-rendered). The refractive-caustics switch MNEE needs also lets bounce rays refract
-    through glass to the sky (indirect light, like any other bounce light). Returns whether
-    anything was switched on: nothing is where the scene has no glass or ``on`` is False."""
+    object. For a receiver point Cycles sends a probe ray towards a sampled point of the light;
+    only where it meets a caster does it solve for the refracted path through the glass (a
+    ball focuses the sun into a spot, a jar's side into a line) and use that in place of the
+    straight shadow ray. Where no path is found (the solver needs smooth shading, so flat faces
+    such as a block's or a jar's lid never bend light) the shadow ray passes straight through,
+    tinted (:func:`finish`). So bent light lands only where the glass shades a surface: inside
+    its shadow volume, which the change regions already hold (the signature pass sees glass as
+    opaque, so that whole shadow is marked and re-rendered). The refractive-caustics switch
+    MNEE needs also lets bounce rays refract through glass to the sky (indirect light, like any
+    other bounce light). Returns whether anything was switched on: nothing is where the scene
+    has no glass or ``on`` is False."""
     glass = {o.id for o in spec.objects if o.transmission > 0}
     if not glass or not on:
         return False
     for oid, obj in bs.objects.items():
         obj.cycles.is_caustics_caster = oid in glass
         obj.cycles.is_caustics_receiver = oid not in glass
-        if oid in glass:
-            tree = obj.data.materials[0].node_tree
-            mix = tree.nodes[GLASS_SHADOW_NODE]
-            for link in list(mix.inputs["Fac"].links):
-                tree.links.remove(link)
-            mix.inputs["Fac"].default_value = 0.0  # the glass BSDF for every ray
     bpy.data.objects["floor"].cycles.is_caustics_receiver = True
     for light in [bs.sun, *(obj for obj, _ in bs.lamps)]:
         light.data.cycles.is_caustics_light = True
