@@ -319,14 +319,13 @@ def fill_hull(mask: np.ndarray, hull: np.ndarray, margin_px: float) -> None:
     py = np.arange(y0, y1)[:, None] + 0.5
     inside = np.ones((y1 - y0, x1 - x0), bool)
     if len(hull) >= 3:
-        # convex_hull turns left at every vertex, so inside is where every cross product >= 0.
-        for a, b in zip(hull, np.roll(hull, -1, axis=0)):
-            e = b - a
-            length = math.hypot(e[0], e[1])
-            if length == 0:
-                continue
-            cross = e[0] * (py - a[1]) - e[1] * (px - a[0])
-            inside &= cross >= -margin_px * length
+        # convex_hull turns left at every vertex, so inside is where every cross product >= 0
+        # (all edges at once: (edges, h, w)).
+        e = np.roll(hull, -1, axis=0) - hull
+        length = np.asarray([math.hypot(u, v) for u, v in e])
+        a, e, length = hull[length > 0, :, None, None], e[length > 0, :, None, None], length[length > 0, None, None]
+        cross = e[:, 0] * (py - a[:, 1]) - e[:, 1] * (px - a[:, 0])
+        inside &= (cross >= -margin_px * length).all(axis=0)
     else:  # a point or a segment: a box around it
         inside &= (px >= hull[:, 0].min() - margin_px) & (px <= hull[:, 0].max() + margin_px)
         inside &= (py >= hull[:, 1].min() - margin_px) & (py <= hull[:, 1].max() + margin_px)
