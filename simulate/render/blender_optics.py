@@ -24,7 +24,9 @@ def finish(bpy, mat, obj_spec, mirror) -> None:
     """Emission, transmission and mirror finish of a Principled material (the optics families).
 
     Glass lets shadow rays through tinted by its colour (Cycles' glass is otherwise opaque to
-    shadow rays with caustics off), so its shadow is tinted as in the rasterizer."""
+    shadow rays with caustics off), so its shadow is tinted as in the rasterizer; with
+    :func:`shadow_caustics` on (the default) that is the fallback where no refracted path is
+    found."""
     from simulate.render.raster_optics import glass_filter  # pure numpy: the filter both renderers use
 
     tree = mat.node_tree
@@ -93,3 +95,32 @@ def make_lamp(bpy, mathutils, lamp) -> Any:
     # a spot shines along its local -Z
     obj.rotation_quaternion = mathutils.Vector(lamp.direction).normalized().to_track_quat("-Z", "Y")
     return obj
+
+
+def shadow_caustics(bpy, bs, spec, on: bool) -> bool:
+    """Light the glass bends onto surfaces: refractive shadow caustics of the scene's
+    transmissive objects (Cycles' manifold next event estimation, MNEE), for the sun and lamps.
+
+    Casters are the objects with ``transmission`` > 0, receivers the floor and every other
+    object. For a receiver point Cycles sends a probe ray towards a sampled point of the light;
+    only where it meets a caster does it solve for the refracted path through the glass (a
+    ball focuses the sun into a spot, a jar's side into a line) and use that in place of the
+    straight shadow ray. Where no path is found (the solver needs smooth shading, so flat faces
+    such as a block's or a jar's lid never bend light) the shadow ray passes straight through,
+    tinted (:func:`finish`). So bent light lands only where the glass shades a surface: inside
+    its shadow volume, which the change regions already hold (the signature pass sees glass as
+    opaque, so that whole shadow is marked and re-rendered). The refractive-caustics switch
+    MNEE needs also lets bounce rays refract through glass to the sky (indirect light, like any
+    other bounce light). Returns whether anything was switched on: nothing is where the scene
+    has no glass or ``on`` is False."""
+    glass = {o.id for o in spec.objects if o.transmission > 0}
+    if not glass or not on:
+        return False
+    for oid, obj in bs.objects.items():
+        obj.cycles.is_caustics_caster = oid in glass
+        obj.cycles.is_caustics_receiver = oid not in glass
+    bpy.data.objects["floor"].cycles.is_caustics_receiver = True
+    for light in [bs.sun, *(obj for obj, _ in bs.lamps)]:
+        light.data.cycles.is_caustics_light = True
+    bs.scene.cycles.caustics_refractive = True  # MNEE runs only with it on
+    return True

@@ -36,7 +36,7 @@ import numpy as np
 
 from simulate import meshes
 from simulate.rotation import quat_rotate
-from simulate.scene import LightSpec, ObjectSpec, SceneSpec, camera_at, project
+from simulate.scene import LightSpec, ObjectSpec, SceneSpec, camera_at, look_at_matrix, perspective_matrix
 
 Rect = tuple[int, int, int, int]
 
@@ -153,8 +153,20 @@ def local_bound_points(obj: ObjectSpec, pad_m: float = 0.0) -> np.ndarray:
         z = float(obj.size[1]) / 2 + pad
         phi = 2 * math.pi * np.arange(CYLINDER_RIM) / CYLINDER_RIM
         ring = np.stack([r * np.cos(phi), r * np.sin(phi)], axis=1)
-        return np.concatenate([np.c_[ring, np.full(CYLINDER_RIM, -z)], np.c_[ring, np.full(CYLINDER_RIM, z)]])
+        return np.concatenate([np.column_stack([ring, np.full(CYLINDER_RIM, -z)]),
+                               np.column_stack([ring, np.full(CYLINDER_RIM, z)])])
     return box_corners(lo - pad, hi + pad)
+
+
+def _cached_bound_points(obj: ObjectSpec, pad_m: float, cache: dict | None) -> np.ndarray:
+    """:func:`local_bound_points`, remembered in ``cache`` (one per change_regions call:
+    people have dozens of parts, and their points are the same in every frame)."""
+    if cache is None:
+        return local_bound_points(obj, pad_m)
+    key = (obj.id, float(pad_m))
+    if key not in cache:
+        cache[key] = local_bound_points(obj, pad_m)
+    return cache[key]
 
 
 def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -178,8 +190,32 @@ def _sphere_directions() -> np.ndarray:
     return dirs / inner
 
 
-def world_bound_points(obj: ObjectSpec, pose: np.ndarray, pad_m: float = 0.0) -> np.ndarray:
-    return quat_rotate(pose[3:7], local_bound_points(obj, pad_m)) + pose[:3]
+def world_bound_points(obj: ObjectSpec, pose: np.ndarray, pad_m: float = 0.0, cache: dict | None = None) -> np.ndarray:
+    return quat_rotate(pose[3:7], _cached_bound_points(obj, pad_m, cache)) + pose[:3]
+
+
+class FrameCamera:
+    """:func:`simulate.scene.project` with each frame's view and projection matrices made
+    once (the same arithmetic, so the same numbers): the regions project every changed
+    object, its shadow and its mirror image in every frame."""
+
+    def __init__(self, scene: SceneSpec, num_frames: int | None = None):
+        self.scene = scene
+        self.num_frames = scene.num_frames if num_frames is None else num_frames
+        self._mats: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def project(self, points: np.ndarray, frame: int) -> np.ndarray:
+        sc = self.scene
+        if frame not in self._mats:
+            eye, target, up, fov = camera_at(sc.camera, frame, self.num_frames)
+            self._mats[frame] = (look_at_matrix(eye, target, up).T,
+                                 perspective_matrix(fov, sc.width / sc.height, sc.camera.near_m, sc.camera.far_m).T)
+        view_t, proj_t = self._mats[frame]
+        pts = np.column_stack([np.asarray(points, dtype=np.float64), np.ones(len(points))])
+        cam = pts @ view_t
+        clip = cam @ proj_t
+        ndc = clip[:, :3] / clip[:, 3:4]
+        return np.column_stack([(ndc[:, 0] + 1) * 0.5 * sc.width, (1 - ndc[:, 1]) * 0.5 * sc.height, -cam[:, 2]])
 
 
 def contact_band_m(obj: ObjectSpec, band: float) -> float:
@@ -283,14 +319,13 @@ def fill_hull(mask: np.ndarray, hull: np.ndarray, margin_px: float) -> None:
     py = np.arange(y0, y1)[:, None] + 0.5
     inside = np.ones((y1 - y0, x1 - x0), bool)
     if len(hull) >= 3:
-        # convex_hull turns left at every vertex, so inside is where every cross product >= 0.
-        for a, b in zip(hull, np.roll(hull, -1, axis=0)):
-            e = b - a
-            length = math.hypot(e[0], e[1])
-            if length == 0:
-                continue
-            cross = e[0] * (py - a[1]) - e[1] * (px - a[0])
-            inside &= cross >= -margin_px * length
+        # convex_hull turns left at every vertex, so inside is where every cross product >= 0
+        # (all edges at once: (edges, h, w)).
+        e = np.roll(hull, -1, axis=0) - hull
+        length = np.asarray([math.hypot(u, v) for u, v in e])
+        a, e, length = hull[length > 0, :, None, None], e[length > 0, :, None, None], length[length > 0, None, None]
+        cross = e[:, 0] * (py - a[:, 1]) - e[:, 1] * (px - a[:, 0])
+        inside &= (cross >= -margin_px * length).all(axis=0)
     else:  # a point or a segment: a box around it
         inside &= (px >= hull[:, 0].min() - margin_px) & (px <= hull[:, 0].max() + margin_px)
         inside &= (py >= hull[:, 1].min() - margin_px) & (py <= hull[:, 1].max() + margin_px)
@@ -299,7 +334,8 @@ def fill_hull(mask: np.ndarray, hull: np.ndarray, margin_px: float) -> None:
 
 def fill_object(
     mask: np.ndarray, scene: SceneSpec, obj: ObjectSpec, pose: np.ndarray, frame: int, margin_px: float,
-    pad_m: float = 0.0, shadow: bool = True, mirror=None,
+    pad_m: float = 0.0, shadow: bool = True, mirror=None, cam: FrameCamera | None = None, sun: np.ndarray | None = None,
+    cache: dict | None = None,
 ) -> None:
     """Mark the screen region of an object at ``pose`` grown by ``pad_m`` and, with
     ``shadow``, of everything its sun shadow can reach: the projection of the convex hull of
@@ -311,16 +347,16 @@ def fill_object(
     The whole image when the sun is at the horizon or a point is behind the camera (the
     projection is then meaningless).
     """
-    pts = world_bound_points(obj, pose, pad_m)
+    pts = world_bound_points(obj, pose, pad_m, cache)
     if shadow:
-        floor_hits = shadow_points(pts, sun_directions(scene.light))
+        floor_hits = shadow_points(pts, sun_directions(scene.light) if sun is None else sun)
         if floor_hits is None:
             mask[:] = True
             return
         pts = np.concatenate([pts, floor_hits])
     if mirror is not None:
         pts = np.asarray([mirror.reflect(p) for p in pts])
-    proj = project(pts, scene.camera, frame, scene.num_frames, scene.width, scene.height)
+    proj = (cam or FrameCamera(scene)).project(pts, frame)
     if np.any(proj[:, 2] <= scene.camera.near_m):
         mask[:] = True
         return
@@ -352,6 +388,7 @@ def hold_still(scene: SceneSpec, poses: np.ndarray, max_px: float = HOLD_PX) -> 
     out = np.array(poses, dtype=np.float64, copy=True)
     T, N = out.shape[:2]
     corners = [box_corners(*local_bounds(obj)) for obj in scene.objects]
+    cam = FrameCamera(scene, T)
     for t in range(1, T):
         prev, cur = out[t - 1], out[t]
         for i in range(N):
@@ -361,7 +398,7 @@ def hold_still(scene: SceneSpec, poses: np.ndarray, max_px: float = HOLD_PX) -> 
                 cur[i] = a
             elif all(present) and max_px > 0:
                 pts = [quat_rotate(q[3:7], corners[i]) + q[:3] for q in (a, c)]
-                pa, pc = (project(p, scene.camera, t, T, scene.width, scene.height) for p in pts)
+                pa, pc = (cam.project(p, t) for p in pts)
                 in_front = min(pa[:, 2].min(), pc[:, 2].min()) > scene.camera.near_m
                 if in_front and np.abs(pa[:, :2] - pc[:, :2]).max() <= max_px:
                     cur[i] = a
@@ -421,6 +458,7 @@ def change_regions(
     gone = np.zeros((T, H, W), bool)
     shifted = np.zeros((T, H, W), bool)
     near = np.zeros((T, H, W), bool)
+    cam, sun, cache = FrameCamera(scene), sun_directions(scene.light), {}
     for t in range(T):
         for i, obj in enumerate(scene.objects):
             if obj.id in removed_ids and np.isfinite(poses_full[t, i]).all():
@@ -430,11 +468,11 @@ def change_regions(
             else:
                 continue
             for pose in poses:
-                fill_object(target, scene, obj, pose, t, margin_px)
+                fill_object(target, scene, obj, pose, t, margin_px, cam=cam, sun=sun, cache=cache)
                 if pads[obj.id] > 0:
-                    fill_object(near[t], scene, obj, pose, t, margin_px, pads[obj.id], shadow=False)
+                    fill_object(near[t], scene, obj, pose, t, margin_px, pads[obj.id], shadow=False, cam=cam, cache=cache)
                 for mirror in scene.mirrors:
-                    fill_object(target, scene, obj, pose, t, margin_px, mirror=mirror)
+                    fill_object(target, scene, obj, pose, t, margin_px, mirror=mirror, cam=cam, sun=sun, cache=cache)
     union = gone | shifted
     lamp = lamp_reach(scene, poses_full, poses_removed, moved, margin_px) if scene.lamps else None
 
@@ -445,15 +483,20 @@ def change_regions(
 
 
 def lamp_reach_points(scene: SceneSpec, lamp, poses: np.ndarray, frame: int) -> np.ndarray | None:
-    """Corners of the box around everything ``lamp`` can light at ``frame`` (its range, above
-    the floor); None when its carrier is absent."""
+    """Corners of the box around everything ``lamp`` can light at ``frame`` (its range from
+    any point of its sphere, above the floor); None when its carrier is absent."""
     where = scene.lamp_world(lamp, poses, frame)
     if where is None:
         return None
-    r = float(lamp.range_m)
+    r = lamp_reach_m(lamp)
     lo, hi = where[0] - r, where[0] + r
     lo[2] = max(lo[2], 0.0)
     return box_corners(lo, np.maximum(hi, lo))
+
+
+def lamp_reach_m(lamp) -> float:
+    """How far from its centre a lamp's light goes: its range from any point of its sphere."""
+    return float(lamp.range_m) + float(lamp.radius_m)
 
 
 def lamp_reach(scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray, moved: np.ndarray,
@@ -475,7 +518,8 @@ def lamp_reach(scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarr
                 corners = lamp_reach_points(scene, lamp, poses, t)
                 if corners is None:
                     continue
-                centre, r = corners.mean(0), float(lamp.range_m)
+                # a blocker lies between a lit point and the lamp: within the reach of its centre
+                centre, r = scene.lamp_world(lamp, poses, t)[0], lamp_reach_m(lamp)
                 carried = lamp.attached_to and scene.index_of(lamp.attached_to) in changed
                 close = any(
                     np.isfinite(p[t, i]).all()
@@ -483,7 +527,7 @@ def lamp_reach(scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarr
                     for i in changed for p in (poses_full, poses_removed)
                 )
                 if carried or close:
-                    proj = project(corners, scene.camera, t, scene.num_frames, W, H)
+                    proj = FrameCamera(scene).project(corners, t)
                     if np.any(proj[:, 2] <= scene.camera.near_m):
                         out[t] = True
                     else:

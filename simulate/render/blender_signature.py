@@ -14,9 +14,10 @@ Per pixel, ``(T, H, W, 9)`` float32, compared with exact equality:
 7-8. a 48-bit hash (two exact 24-bit integers) of channels 0-6 and the ids over the pixel's
    3x3 neighbourhood: a pixel next to a change counts as changed;
 9. lamp light (scenes with a point/spot lamp, from analytic geometry in numpy): which lamps
-   reach the pixel's surface point (within their range and cone) and which changed objects
-   stand between it and each lamp (their bounding spheres). Lamps are kept out of the
-   signature pass, whose few samples would otherwise pick between sun and lamp at random.
+   can reach the pixel's surface point (within their range and cone) and which changed
+   objects can shade it from each lamp (the object's exact shape meets the cone from the
+   point to the lamp's sphere: :func:`lamp_blocked`). Lamps are kept out of the signature
+   pass, whose few samples would otherwise pick between sun and lamp at random.
 
 Like the rasterizer's RGB signature it codes appearance, not geometry: a plain face that
 slides along itself or along its normal looks the same and is not a change (one that
@@ -40,9 +41,12 @@ with them every pixel within one pixel of a detected change is re-rendered.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from simulate.render.blender_regions import contact_band_m, local_bounds, mask_box, quat_rotate
+from simulate import meshes
+from simulate.render.blender_regions import contact_band_m, lamp_reach_m, local_bounds, mask_box, quat_rotate
 from simulate.scene import ObjectSpec, SceneSpec, camera_at, look_at_matrix
 
 CHANNELS = (
@@ -145,13 +149,13 @@ def _changed_per_view(scene: SceneSpec, views: dict[str, dict], region: np.ndarr
 def add_lamp_light(scene: SceneSpec, views: dict[str, dict], region: np.ndarray | None, pf: np.ndarray,
                    pr: np.ndarray, moved: np.ndarray) -> None:
     """Fill the lamp channel inside ``region[t]`` (``ChangeRegions.lamp``), per view: for each
-    lamp present in the view, 1 where its range and cone reach the pixel's surface point,
-    plus ``2 ** (k + 1)`` for each changed object ``k`` of the view whose bounding sphere
-    meets the segment from the point to the lamp (it can shade that point). Exact integers:
-    equal exactly when the lamps and their possible blockers are the same."""
+    lamp present in the view, 1 where its light can reach the pixel's surface point (within
+    its range and cone, grown by the lamp's own radius), plus ``2 ** (k + 1)`` for each changed
+    object ``k`` of the view that can block some of that light (:func:`lamp_blocked`: the
+    object's exact shape meets the cone from the point to the lamp's sphere). Exact integers:
+    equal exactly when the lamps and what can shade them from the point are the same."""
     if region is None:
         return
-    radius = {o.id: float(np.linalg.norm(np.maximum(*map(np.abs, local_bounds(o))))) for o in scene.objects}
     for t, mask, v, poses, changed, shown in _changed_per_view(scene, views, region, pf, pr, moved):
         points = surface_points(scene, t, v["depth"][t], mask)
         ok = np.isfinite(points).all(1)
@@ -164,23 +168,110 @@ def add_lamp_light(scene: SceneSpec, views: dict[str, dict], region: np.ndarray 
             if where is None:
                 continue
             pos, axis = where
-            d = points - pos
-            dist = np.linalg.norm(d, axis=1)
-            reach = ok & (dist < float(lamp.range_m))
-            if lamp.kind == "spot":
-                cos = np.einsum("ij,j->i", d, axis) / np.maximum(dist, 1e-9)
-                reach &= cos > np.cos(np.radians(float(lamp.cone_deg) / 2))
+            reach = ok & lamp_reaches(lamp, pos, axis, points)
             total += reach
-            seg = pos - points
-            seg2 = np.maximum(np.einsum("ij,ij->i", seg, seg), 1e-12)
             for k, i in enumerate(changed):  # numbered alike in every view
                 if i not in shown or i == carrier:
                     continue
-                c = poses[t, i, :3]
-                along = np.clip(np.einsum("ij,ij->i", c - points, seg) / seg2, 0, 1)
-                blocks = np.linalg.norm(points + along[:, None] * seg - c, axis=1) < radius[scene.objects[i].id]
-                total += (reach & blocks) * 2.0 ** (k + 1)
+                blocks = np.zeros(len(points), bool)
+                blocks[reach] = lamp_blocked(points[reach], pos, float(lamp.radius_m), scene.objects[i], poses[t, i])
+                total += blocks * 2.0 ** (k + 1)
         v["sig"][t][mask, LAMP] = total.astype(np.float32)
+
+
+def lamp_reaches(lamp, pos: np.ndarray, axis: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Points ``(K, 3)`` some point of the lamp's sphere (radius ``radius_m`` about ``pos``)
+    can light: within ``range_m`` of it (Cycles' range window is on the distance from the
+    sampled point of the light) and, for a spot, inside its cone widened by the sphere's
+    angular radius. NaN points are never reached."""
+    d = points - pos
+    dist = np.linalg.norm(d, axis=1)
+    r = float(lamp.radius_m)
+    with np.errstate(invalid="ignore"):
+        reach = dist < lamp_reach_m(lamp)
+        if lamp.kind == "spot":
+            cos = np.einsum("ij,j->i", d, axis) / np.maximum(dist, 1e-9)
+            spread = np.arcsin(np.clip(r / np.maximum(dist, 1e-9), 0.0, 1.0))
+            reach &= np.arccos(np.clip(cos, -1.0, 1.0)) < np.radians(float(lamp.cone_deg)) / 2 + spread
+    return reach
+
+
+# Sphere tracing of the cone from a point to a lamp (lamp_blocked): at most this many steps
+# (a point still undecided after them counts as blocked: conservative), and a hit is any
+# approach closer than this (metres; Blender's meshes lie inside the analytic primitives, and
+# this covers its float32 vertices).
+LAMP_TRACE_STEPS = 64
+LAMP_TRACE_EPS_M = 1e-4
+
+
+def lamp_blocked(points: np.ndarray, lamp_pos: np.ndarray, lamp_radius_m: float, obj: ObjectSpec,
+                 pose: np.ndarray) -> np.ndarray:
+    """Whether ``obj`` at ``pose`` can block any shadow ray from the points ``(K, 3)`` to a
+    spherical lamp (centre ``lamp_pos``, radius ``lamp_radius_m``): whether the object meets
+    the cone from the point tangent to the lamp's sphere, cut at the lamp's centre.
+
+    Every shadow ray Cycles can trace from a point to the lamp lies in that cone, so a point
+    the test clears keeps all of the lamp's direct light in both views. The test is against
+    the object's own shape, exactly for boxes, spheres and cylinders (Blender's tessellated
+    spheres and cylinders lie inside them) and against the convex hull of a mesh: a point
+    ``x(s) = P + s (L - P)`` of the axis with the cone's radius ``s R`` there; the object meets
+    the cone where ``sdf(x(s)) <= s R`` for some s in [0, 1], found by sphere tracing (the left
+    side changes at most ``|L - P| + R`` per unit of s, so the steps never skip a hit).
+    """
+    points = np.asarray(points, np.float64)
+    out = np.zeros(len(points), bool)
+    if not len(points):
+        return out
+    seg = np.asarray(lamp_pos, np.float64) - points
+    dist = np.linalg.norm(seg, axis=1)
+    r = float(lamp_radius_m)
+    inside = dist <= r * (1 + 1e-9)
+    out[inside] = True  # the point is inside the lamp: anything may shade it
+    R = np.where(inside, 0.0, r * dist / np.sqrt(np.maximum(dist * dist - r * r, 1e-300)))
+    # Only segments that come within the object's bounding sphere (grown by the cone) can hit.
+    c = np.asarray(pose[:3], np.float64)
+    along = np.clip(np.einsum("ij,ij->i", c - points, seg) / np.maximum(dist * dist, 1e-300), 0.0, 1.0)
+    gap = np.linalg.norm(points + along[:, None] * seg - c, axis=1)
+    todo = np.flatnonzero(~inside & (gap <= meshes.bounding_radius(obj) + R + LAMP_TRACE_EPS_M))
+    if not len(todo):
+        return out
+    eps = LAMP_TRACE_EPS_M + 1e-4 * meshes.bounding_radius(obj)
+    q = np.asarray(pose[3:7], dtype=np.float64) * [-1, -1, -1, 1]  # inverse rotation
+    p0, sg, rr = points[todo], seg[todo], R[todo]
+    lipschitz = dist[todo] + rr
+    s = np.zeros(len(todo))
+    live = np.ones(len(todo), bool)
+    for _ in range(LAMP_TRACE_STEPS):
+        idx = np.flatnonzero(live)
+        if not len(idx):
+            break
+        x = p0[idx] + s[idx, None] * sg[idx]
+        f = _shape_distance(obj, quat_rotate(q, x - c)) - s[idx] * rr[idx]
+        hit = f <= eps
+        out[todo[idx[hit]]] = True
+        live[idx[hit]] = False
+        s[idx] += np.where(hit, 0.0, f / lipschitz[idx])
+        live[idx[s[idx] > 1.0]] = False
+    out[todo[live]] = True  # undecided: conservative
+    return out
+
+
+def _shape_distance(obj: ObjectSpec, p: np.ndarray) -> np.ndarray:
+    """A lower bound of the signed distance from body-frame points to the object: exact for
+    primitives (:func:`distance`), the convex hull's face planes for a mesh (exact along the
+    faces, smaller near its edges and corners, so sphere tracing stays safe)."""
+    if obj.shape != "mesh":
+        return distance(obj, p)
+    normals, offsets = _hull_planes(obj.mesh, float(obj.size[0]), tuple(float(v) for v in obj.mesh_offset))
+    return (p @ normals.T + offsets).max(axis=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _hull_planes(mesh: str, scale: float, offset: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.spatial import ConvexHull
+
+    hull = ConvexHull(meshes.hull_points(mesh) * scale + np.asarray(offset))
+    return hull.equations[:, :3], hull.equations[:, 3]
 
 
 def surface_points(scene: SceneSpec, frame: int, depth: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulate.render import blender_scene
+from simulate.render import blender_optics, blender_scene
 from simulate.scene import SceneSpec
 from void import deps
 
@@ -90,6 +90,9 @@ class Session:
         cy.use_animated_seed = False
         cy.caustics_reflective = False
         cy.caustics_refractive = False
+        # light bent by glass onto surfaces: shadow caustics (MNEE; it turns refractive caustics
+        # back on in scenes with glass), not path-traced caustics from the small sun
+        blender_optics.shadow_caustics(self.bpy, self.bs, spec, bool(job.get("caustics", True)))
         cy.sample_clamp_indirect = 10.0  # fireflies from bounces, not from direct light
         cy.pixel_filter_type = "BLACKMAN_HARRIS"
         cy.filter_width = 1.5

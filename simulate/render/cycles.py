@@ -37,7 +37,8 @@ objects in glossy or metallic surfaces other than the scene's planar mirrors
 regions include the changed objects' mirror images). There the target keeps the full
 render's pixels. (The rasterizer has neither effect.) Point and spot lamps light only
 within their range (a window on their falloff, as in the rasterizer); their light is the
-analytic lamp channel of the signature, conservative (bounding spheres) for shadows.
+analytic lamp channel of the signature (shadows: the blocker's own shape against the cone
+to the lamp's sphere).
 
 Blender runs in a worker process per sample (:mod:`simulate.render.blender_worker`); this
 module never imports ``bpy``.
@@ -103,6 +104,8 @@ class CyclesRenderer(Renderer):
     (noise that changes from frame to frame, and frames no longer share beauty renders).
     Objects whose screen motion since they settled stays under ``hold_px`` pixels are
     rendered at the settled pose (0: only exact repeats), so frames at rest share renders.
+    ``caustics`` lets glass refract the sun's and lamps' light onto surfaces
+    (:func:`simulate.render.blender_optics.shadow_caustics`); off, glass only tints shadows.
     """
 
     name = "cycles"
@@ -119,6 +122,7 @@ class CyclesRenderer(Renderer):
         margin_px: int = 2,
         contact_band: float = CONTACT_BAND,
         animated_seed: bool = False,
+        caustics: bool = True,
         hold_px: float = regions.HOLD_PX,
         pose_tol: float = 1e-6,
         workdir: str | os.PathLike | None = None,
@@ -136,6 +140,7 @@ class CyclesRenderer(Renderer):
         self.margin_px, self.pose_tol = int(margin_px), float(pose_tol)
         self.contact_band = float(contact_band)
         self.animated_seed = bool(animated_seed)
+        self.caustics = bool(caustics)  # glass bends the sun's and lamps' light (blender_optics.shadow_caustics)
         self.hold_px = float(hold_px)
         self.workdir, self.keep_workdir = workdir, keep_workdir
 
@@ -146,6 +151,7 @@ class CyclesRenderer(Renderer):
             "signature_spp": self.signature_spp,
             "contact_band": self.contact_band,
             "animated_seed": self.animated_seed,
+            "caustics": self.caustics,
             "hold_px": self.hold_px,
             "denoiser": self.denoiser,
             "device": self.device,
@@ -482,6 +488,7 @@ class _Worker:
             "threads": r.threads,
             "seed": int(self.scene.seed),
             "animated_seed": r.animated_seed,
+            "caustics": r.caustics,
             "scratch": str(self.scratch),
         }
         (self.dir / "job.json").write_text(json.dumps(job))

@@ -10,7 +10,6 @@ pixels are bit-identical in full and removed both times.
 from __future__ import annotations
 
 import copy
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -18,25 +17,9 @@ import pytest
 pytest.importorskip("pybullet")
 pytest.importorskip("moderngl")
 
-from simulate import captions, families, groundtruth, validation  # noqa: E402
-from simulate.pipeline import SampleTask, _family_check, draw_scene, renderer_for  # noqa: E402
+from simulate import captions, families, groundtruth  # noqa: E402
+from simulate.pipeline import renderer_for  # noqa: E402
 from simulate.scene import SceneSpec  # noqa: E402
-
-
-def _valid(make_config, tmp_path, family: str, key: str, want: str):
-    """The first valid sample of ``family`` whose ``extras[key]`` is ``want``: draw, views, mask."""
-    config = make_config(tmp_path, resolution=(64, 64), frames=12, families=[family], camera_motion="static")
-    renderer = renderer_for(config)
-    module = families.get(family)
-    for seed in range(60):
-        draw = draw_scene(SampleTask(str(tmp_path), f"s{seed}", seed, 100 + seed, family, config), Counter())
-        if draw.scene.extras[key] != want:
-            continue
-        views = renderer.render_views(draw.scene, draw.full.poses, draw.removed.poses)
-        mask = groundtruth.build_quadmask(views, draw.scene.removed_ids)
-        if validation.check_render(draw.scene, views, mask, module.INTERACTION, _family_check(module, draw)) is None:
-            return draw, views, mask
-    raise AssertionError(f"no valid {family} sample with {key}={want} in 60 seeds")
 
 
 def _render(draw, scene: SceneSpec, make_config, tmp_path):
@@ -52,8 +35,8 @@ def _keep_is_identical(views, mask) -> None:
 
 
 @pytest.mark.parametrize("surface", ["mirror", "glossy"])
-def test_reflection_is_127_and_goes_with_a_matte_mirror(make_config, tmp_path, surface):
-    draw, views, mask = _valid(make_config, tmp_path, "reflection", "surface", surface)
+def test_reflection_is_127_and_goes_with_a_matte_mirror(valid_sample, make_config, tmp_path, surface):
+    draw, views, mask = valid_sample(make_config, tmp_path, "reflection", "surface", surface)
     _keep_is_identical(views, mask)
     scene = draw.scene
     mirror = scene.mirrors[0]
@@ -77,8 +60,8 @@ def test_reflection_is_127_and_goes_with_a_matte_mirror(make_config, tmp_path, s
 
 
 @pytest.mark.parametrize("variant", ["lamp", "blocker"])
-def test_light_change_is_127_and_goes_with_the_lamp_off(make_config, tmp_path, variant):
-    draw, views, mask = _valid(make_config, tmp_path, "light", "variant", variant)
+def test_light_change_is_127_and_goes_with_the_lamp_off(valid_sample, make_config, tmp_path, variant):
+    draw, views, mask = valid_sample(make_config, tmp_path, "light", "variant", variant)
     _keep_is_identical(views, mask)
     scene = draw.scene
     lit_changes = views.full.signature[..., 4] != views.removed.signature[..., 4]
@@ -103,8 +86,8 @@ def test_light_change_is_127_and_goes_with_the_lamp_off(make_config, tmp_path, v
         assert views.full.rgb[lit & floor].mean() > views.removed.rgb[lit & floor].mean() + 5
 
 
-def test_glass_shows_what_is_behind_it_and_casts_a_tinted_shadow(make_config, tmp_path):
-    draw, views, mask = _valid(make_config, tmp_path, "glass", "variant", "tinted")
+def test_glass_shows_what_is_behind_it_and_casts_a_tinted_shadow(valid_sample, make_config, tmp_path):
+    draw, views, mask = valid_sample(make_config, tmp_path, "glass", "variant", "tinted")
     _keep_is_identical(views, mask)
     scene = draw.scene
     glass_id = scene.removed_ids[0]
@@ -164,14 +147,14 @@ blender = pytest.mark.skipif(not _blender_ok(), reason="bpy/OpenEXR not installe
 
 @blender
 @pytest.mark.blender
-def test_cycles_lamp_light_ends_at_its_range(make_config, tmp_path):
+def test_cycles_lamp_light_ends_at_its_range(valid_sample, make_config, tmp_path):
     """Lit by the lamp alone (no sun, no sky light): floor points beyond the lamp's range get
     no direct light (black but for rare indirect bounces), points well inside it are lit. So
     the lamp's reach, which the signature's lamp channel marks, is all its direct light."""
     from simulate.render.cycles import CyclesRenderer
     from simulate.render.blender_signature import surface_points
 
-    draw, _, _ = _valid(make_config, tmp_path, "light", "variant", "lamp")
+    draw, _, _ = valid_sample(make_config, tmp_path, "light", "variant", "lamp")
     scene = copy.deepcopy(draw.scene)
     scene.num_frames = 1
     scene.light.sun_intensity, scene.light.ambient = 0.0, 0.0
@@ -194,10 +177,10 @@ def test_cycles_lamp_light_ends_at_its_range(make_config, tmp_path):
 @pytest.mark.blender
 @pytest.mark.parametrize("family,key,want", [("reflection", "surface", "mirror"), ("light", "variant", "lamp"),
                                              ("glass", "variant", "tinted")])
-def test_cycles_optics_sample_keeps_255_identical_and_marks_the_effect(make_config, tmp_path, family, key, want):
+def test_cycles_optics_sample_keeps_255_identical_and_marks_the_effect(valid_sample, make_config, tmp_path, family, key, want):
     from simulate.render.cycles import CyclesRenderer
 
-    draw, raster_views, raster_mask = _valid(make_config, tmp_path, family, key, want)
+    draw, raster_views, raster_mask = valid_sample(make_config, tmp_path, family, key, want)
     scene = copy.deepcopy(draw.scene)
     T = 6
     scene.num_frames = T
@@ -224,14 +207,14 @@ def test_cycles_optics_sample_keeps_255_identical_and_marks_the_effect(make_conf
         assert int(np.argmin(ratio)) == int(np.argmin(glass.color))  # the colour it lets through least
 
 
-def test_raster_optics_render_the_same_whatever_came_before(make_config, tmp_path):
+def test_raster_optics_render_the_same_whatever_came_before(valid_sample, make_config, tmp_path):
     """A fresh renderer (new programs, nothing set yet) and one that has just rendered other
     optics give the same bytes: a sample is identical whichever worker renders it."""
     from simulate.render.raster import RasterRenderer
 
-    glass, _, _ = _valid(make_config, tmp_path, "glass", "variant", "tinted")
-    light, _, _ = _valid(make_config, tmp_path, "light", "variant", "lamp")
-    mirror, _, _ = _valid(make_config, tmp_path, "reflection", "surface", "mirror")
+    glass, _, _ = valid_sample(make_config, tmp_path, "glass", "variant", "tinted")
+    light, _, _ = valid_sample(make_config, tmp_path, "light", "variant", "lamp")
+    mirror, _, _ = valid_sample(make_config, tmp_path, "reflection", "surface", "mirror")
     renderer = RasterRenderer()
     try:
         first = {name: renderer.render_views(d.scene, d.full.poses, d.removed.poses)
