@@ -17,10 +17,10 @@ The flow is computed on the output rather than on the ground truth so that the s
 not depend on how close the output is to the target: that is what fidelity measures.
 
 **Metric suite 2** (VOID-bench v1) estimates the flow with DIS's ULTRAFAST preset; suite 1
-used MEDIUM. MEDIUM costs about nine times as much per flow (35 vs 3.5 CPU-ms at 672x384),
+used MEDIUM. MEDIUM costs about ten times as much per flow (35 vs 3.4 CPU-ms at 672x384),
 and two flows a frame at MEDIUM alone are more CPU than ``void bench score`` may spend on a
 frame to reach 30 frames/s on two cores. On the v1 clips ULTRAFAST's warping errors are
-about 0.4 levels above MEDIUM's (FAST and half-resolution MEDIUM, also tried, were further
+0.36 levels above MEDIUM's on average (FAST and half-resolution MEDIUM, also tried, were further
 off); ``docs/benchmark.md`` lists both per clip. Everything else is unchanged.
 """
 
