@@ -2,6 +2,8 @@
 
     python benchmarks/bench_v1.py --work /tmp/bench_v1                   # all three parts
     python benchmarks/bench_v1.py --work /tmp/bench_v1 --bench BENCH     # reuse a build
+    python benchmarks/bench_v1.py --work /tmp/w --parts merge --bundle identity.zip --clips 306
+    python benchmarks/bench_v1.py --work /tmp/w --bench BENCH --parts warp
 
 1. Build: a ``--limit 1`` raster build of v1 at 672x384 (49 frames, and the 85-frame long
    subset) with the v1 families this install registers (a derived definition, labelled as
@@ -12,7 +14,11 @@
 2. ``void bench score`` of an identity submission (the input copied) with ``--workers`` 2:
    frames per second (target: 30 or more on 2 cores), with and without gallery previews.
 3. ``void leaderboard --bundles`` over 20 bundles (one scored bundle copied under 20 names):
-   seconds to build the site (target: under 10 s), without ``--bench``.
+   seconds to build the site (target: under 10 s), without ``--bench``. ``--bundle FILE``
+   merges a given bundle (the full v1's), ``--clips 306`` repeats a ``--limit`` bundle's clips
+   to full v1 size.
+4. ``--parts warp``: the warping error of metric suite 1 (DIS MEDIUM) and suite 2
+   (ULTRAFAST) on every clip of ``--bench``, and the CPU each costs.
 """
 
 from __future__ import annotations
@@ -115,17 +121,85 @@ def score_part(work: Path, bench_dir: Path, workers: int) -> Path:
     return out
 
 
-def merge_part(work: Path, bundle: Path, n: int = 20) -> None:
+def scaled_bundle(bundle: Path, clips: int, dst: Path) -> Path:
+    """A bundle whose clips are the given bundle's repeated under new ids up to ``clips``
+    (rows, families and previews copied): full-size merging measured on a ``--limit`` build."""
+    import zipfile
+
+    from evaluate.bundle import BUNDLE_JSON, PREVIEWS
+
+    with zipfile.ZipFile(bundle) as zin:
+        data = json.loads(zin.read(BUNDLE_JSON))
+        previews = {n[len(PREVIEWS) + 1:-4]: zin.read(n) for n in zin.namelist() if n.startswith(PREVIEWS + "/")}
+    base = sorted(data["clips"])
+    col = data["rows"]["columns"].index("sample_id")
+    by_clip: dict[str, list] = {}
+    for row in data["rows"]["data"]:
+        by_clip.setdefault(row[col], []).append(row)
+    names = {c if i < len(base) else f"{c}-r{i // len(base):03d}": c for i, c in ((i, base[i % len(base)]) for i in range(clips))}
+    data["clips"] = {n: data["clips"][c] for n, c in names.items()}
+    data["rows"]["data"] = [[n if j == col else v for j, v in enumerate(row)] for n, c in names.items() for row in by_clip[c]]
+    with zipfile.ZipFile(dst, "w", compression=zipfile.ZIP_DEFLATED) as zout:
+        zout.writestr(BUNDLE_JSON, json.dumps(data))
+        for n, c in names.items():
+            if c in previews:
+                zout.writestr(f"{PREVIEWS}/{n}.mp4", previews[c], compress_type=zipfile.ZIP_STORED)
+    return dst
+
+
+def merge_part(work: Path, bundle: Path, n: int = 20, clips: int = 0) -> None:
     folder = work / "bundles"
-    folder.mkdir(exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    if clips:
+        bundle = scaled_bundle(bundle, clips, work / "scaled.zip")
     copies = [copy_with(bundle, folder / f"m{i:02d}.zip", name=f"method-{i:02d}") for i in range(n)]
+    n_clips = len(json.loads(__import__("zipfile").ZipFile(copies[0]).read("bundle.json"))["clips"])
     site = work / "site"
     shutil.rmtree(site, ignore_errors=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_now()
     report = build_site(LeaderboardConfig(bundles=[str(c) for c in copies], out=str(site), quiet=True))
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, cpu_now() - c0
     split = ", ".join(f"{k} {v:.2f}" for k, v in report.timings_s.items())
-    print(f"\n3. leaderboard from {n} bundles: {dt:.2f} s ({split}); load average {os.getloadavg()[0]:.1f}")
+    print(f"\n3. leaderboard from {n} bundles of {n_clips} clips each{' (clips repeated from ' + bundle.name + ')' if clips else ''}: "
+          f"{dt:.2f} s wall, {cpu:.2f} CPU-s ({split}); load average {os.getloadavg()[0]:.1f}")
+
+
+def warp_part(bench_dir: Path, frames_max: int = 0) -> None:
+    """Metric suite 1 against suite 2 on the same clips: the warping error with DIS MEDIUM and
+    with ULTRAFAST, of the input (identity) and of the true counterfactual, and each one's cost."""
+    import cv2
+
+    from evaluate.metrics.temporal import WarpError
+    from void import video
+
+    cv2.setNumThreads(1)
+    bench = bench_format.Bench(bench_dir)
+    cpu = {"MEDIUM": 0.0, "ULTRAFAST": 0.0}
+    pairs = 0
+    diffs = []
+    print(f"\nwarping error, suite 1 (DIS MEDIUM) and suite 2 (DIS ULTRAFAST), 8-bit levels{f', first {frames_max} frames' if frames_max else ''}")
+    print(f"{'clip':<26} {'identity s1':>11} {'s2':>7} {'truth s1':>9} {'s2':>7}")
+    for clip, ref in bench.clips().items():
+        row = []
+        # the identity submission of part 2 (the H.264 input) and the lossless counterfactual
+        for path in (ref.video_path("full", lossless=False), ref.video_path("removed")):
+            frames = video.read_video(path)
+            frames = frames[:frames_max] if frames_max else frames
+            for preset in ("MEDIUM", "ULTRAFAST"):
+                m = WarpError(preset)
+                c0 = time.process_time()
+                m.update(frames)
+                cpu[preset] += time.process_time() - c0
+                row.append(m.compute()["all"])
+            pairs += frames.shape[0] - 1
+        diffs += [row[1] - row[0], row[3] - row[2]]
+        print(f"{clip:<26} {row[0]:>11.3f} {row[1]:>7.3f} {row[2]:>9.3f} {row[3]:>7.3f}")
+    n = len(diffs)
+    mean = sum(diffs) / n
+    print(f"suite 2 minus suite 1 over {n} videos: mean {mean:+.3f}, min {min(diffs):+.3f}, max {max(diffs):+.3f}")
+    print("CPU ms per frame pair (two flows, warp, sums): " + ", ".join(f"{k} {v / pairs * 1000:.1f}" for k, v in cpu.items())
+          + f"; ratio {cpu['MEDIUM'] / cpu['ULTRAFAST']:.1f}x")
 
 
 def main() -> None:
@@ -133,16 +207,23 @@ def main() -> None:
     p.add_argument("--work", required=True, help="scratch folder")
     p.add_argument("--bench", help="an existing benchmark build to score against (skips part 1)")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--parts", default="build,score,merge", help="comma list of the parts to run (merge needs score)")
+    p.add_argument("--bundle", help="merge this results bundle (e.g. a full v1 identity bundle) instead of scoring one")
+    p.add_argument("--warp-frames", type=int, default=0, help="warp: only the first N frames of each clip (0: all)")
+    p.add_argument("--clips", type=int, default=0, help="merge: repeat the bundle's clips up to this many per bundle (306: full v1 size)")
+    p.add_argument("--parts", default="build,score,merge", help="comma list of the parts to run (merge needs score or --bundle); "
+                   "warp: suite 1 against suite 2's warping error on the bench's clips")
     args = p.parse_args()
     parts = set(args.parts.split(","))
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     bench_dir = Path(args.bench) if args.bench else build_part(work, args.workers) if "build" in parts else None
+    if "warp" in parts and bench_dir is not None:
+        warp_part(bench_dir, args.warp_frames)
+    bundle = Path(args.bundle) if args.bundle else None
     if "score" in parts and bench_dir is not None:
         bundle = score_part(work, bench_dir, args.workers)
-        if "merge" in parts:
-            merge_part(work, bundle)
+    if "merge" in parts and bundle is not None:
+        merge_part(work, bundle, clips=args.clips)
 
 
 if __name__ == "__main__":

@@ -187,3 +187,43 @@ class BenchScoreConfig:
         check_writable(Path(self.out).parent, "--out")
         if self.workers < 0:
             raise ConfigError(f"--workers must be 0 (auto) or more, got {self.workers}")
+
+
+OURS = "void-quad"  # our quadmask model, run by `void infer`
+# The baselines `void bench baselines` scores: every registered in-process baseline (the
+# command baseline needs a user's tool) and our model.
+BENCH_BASELINES = tuple(b for b in REGISTERED_BASELINES if b != "command") + (OURS,)
+
+
+@dataclass
+class BenchBaselinesConfig:
+    bench: str = field(default="", metadata={"help": "benchmark folder written by `void bench build`", "required": True})
+    out: str = field(default="", metadata={"help": "folder for the bundles (OUT/<baseline>.zip) and the baselines' videos (OUT/submissions)", "short": "-o", "required": True})
+    model: str = field(default="", metadata={"help": f"trained model or training run dir for {OURS} (`void train`, `void quickstart`); required unless --skip {OURS}"})
+    skip: list[str] = field(default_factory=list, metadata={"help": f"baselines to leave out, of {', '.join(BENCH_BASELINES)}"})
+    workers: int = field(default=0, metadata={"help": "parallel scoring processes (0: one per CPU core)"})
+    previews: bool = field(default=True, metadata={"help": "put small H.264 encodes of the videos in each bundle (the gallery shows them)"})
+    overwrite: bool = field(default=False, metadata={"help": "redo baselines whose bundle exists (default: keep them, so a killed run resumes)"})
+    progress: bool = field(default=True, metadata={"help": "show progress bars"})
+
+    def __post_init__(self):
+        for flag, value in (("--bench", self.bench), ("--out", self.out)):
+            if not value:
+                raise ConfigError(f"bench baselines needs {flag}")
+        unknown = [s for s in self.skip if s not in BENCH_BASELINES]
+        if unknown:
+            raise ConfigError(f"--skip {', '.join(unknown)}: not a baseline; choose from {', '.join(BENCH_BASELINES)}")
+        if not self.baselines:
+            raise ConfigError("--skip leaves no baseline to score")
+        if OURS in self.baselines and not self.model:
+            raise ConfigError(f"{OURS} needs --model (a trained model or training run dir), or pass --skip {OURS}")
+        if self.workers < 0:
+            raise ConfigError(f"--workers must be 0 (auto) or more, got {self.workers}")
+        check_folder(self.bench, "--bench", "write it with `void bench build`")
+        if self.model and OURS in self.baselines:
+            check_folder(self.model, "--model")
+        check_writable(self.out)
+
+    @property
+    def baselines(self) -> list[str]:
+        return [b for b in BENCH_BASELINES if b not in self.skip]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -138,11 +138,28 @@ def _fingerprint(ref: formats.SampleRef, pred_path: Path, config: EvaluateConfig
     }
 
 
-def score(config: EvaluateConfig) -> int:
-    if config.task == "masks":
-        from evaluate.masks.score import score_masks
+@dataclass
+class Plan:
+    """One ``void evaluate`` run between its checks and its tables: what is left to score."""
 
-        return score_masks(config)
+    config: EvaluateConfig
+    ds: formats.Dataset
+    sample_ids: list[str]
+    methods: list[str]
+    unavailable: dict[str, str]
+    parts: dict[tuple[str, str], dict]
+    problems: dict[str, list[inputs.Problem]]
+    tasks: list[ScoreTask]
+    data_errors: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
+
+
+def plan(config: EvaluateConfig, *, checked: bool = False) -> Plan:
+    """Steps 1-2: samples, finished parts, checked predictions, the tasks still to run.
+
+    ``checked``: the caller has already checked every prediction (``void bench score``
+    does, with the submission's own messages), so they are not decoded a second time.
+    """
     pred_root, out = Path(config.pred), Path(config.out)
 
     # 1. samples, their sizes and families
@@ -168,9 +185,12 @@ def score(config: EvaluateConfig) -> int:
                 parts[(method, sid)] = done
             else:
                 pending[(method, sid)] = MethodJob(method, str(pred_path), fp)
-    problems = inputs.check_predictions(
-        pred_root, methods, expected, list(pending), resize=config.resize, workers=config.num_workers
-    )
+    if checked:
+        problems: dict[str, list[inputs.Problem]] = {m: [] for m in methods}
+    else:
+        problems = inputs.check_predictions(
+            pred_root, methods, expected, list(pending), resize=config.resize, workers=config.num_workers
+        )
     if any(problems.values()) and not config.allow_missing:
         raise EvaluationError(
             f"predictions under {pred_root} that cannot be scored:\n{inputs.format_listing(problems)}\n"
@@ -181,64 +201,79 @@ def score(config: EvaluateConfig) -> int:
             pending.pop((p.method, p.sample_id), None)
     if parts:
         print(f"resuming: {len(parts)} of {len(parts) + len(pending)} (method, sample) scores already in {out / results.PARTS_DIR}", file=sys.stderr)
-
-    # 3. score the rest, one task per sample; each part is written as soon as it is back
-    n_samples = len({sid for _, sid in pending})
-    workers = max(1, min(config.num_workers, n_samples)) if config.executor == "local" else config.num_workers
     tasks = [
         ScoreTask(
             sid, families[sid], str(refs[sid].root), expected[sid],
             tuple(pending[(m, sid)] for m in methods if (m, sid) in pending),
             # our datasets store masks losslessly: any stray value is a broken file; VOID's
             # own layout may hold lossy masks, which are quantized with VOID's thresholds
-            config.resize, lpips_ok, strict_mask=bool(ds.header), single_thread=workers > 1,
+            config.resize, lpips_ok, strict_mask=bool(ds.header),
         )
         for sid in sample_ids
         if any((m, sid) in pending for m in methods)
     ]
-    data_errors, crashes = [], []
+    return Plan(config, ds, sample_ids, methods, unavailable, parts, problems, tasks)
+
+
+def run(plans: list[Plan], *, executor: str = "local", workers: int = 1, ray_address: str | None = None, progress: bool = True) -> None:
+    """Step 3 for several plans in one pool (``void bench score`` runs its subsets together):
+    each part is written to its plan's results as soon as it is back."""
+    jobs = [(p, t) for p in plans for t in p.tasks]
+    # longest first: the pool's last task is then a short one, so no core idles at the end
+    jobs.sort(key=lambda j: -j[1].expected.num_frames * j[1].expected.height * j[1].expected.width * len(j[1].jobs))
+    if executor == "local":
+        workers = max(1, min(workers, len(jobs)))
+    tasks = [replace(t, single_thread=workers > 1) for _, t in jobs]
     for res in run_tasks(
         score_sample,
         tasks,
-        executor=config.executor,
+        executor=executor,
         workers=workers,
-        ray_address=config.ray_address,
+        ray_address=ray_address,
         desc="scoring",
         unit="sample",
-        progress=config.progress,
+        progress=progress,
     ):
+        p = jobs[res.index][0]
+        out = Path(p.config.out)
         if not res.ok:
-            crashes.append(f"sample {res.task.sample_id}:\n{res.error}")
+            p.crashes.append(f"sample {res.task.sample_id}:\n{res.error}")
             continue
         if "data_error" in res.value:
-            data_errors.append(res.value["data_error"])
+            p.data_errors.append(res.value["data_error"])
             continue
         for part in res.value["parts"]:
             results.write_part(out, part)
-            parts[(part["method"], part["sample_id"])] = results.read_part(out, part["method"], part["sample_id"])
+            p.parts[(part["method"], part["sample_id"])] = results.read_part(out, part["method"], part["sample_id"])
         for method, path, message in res.value["problems"]:
-            problems[method].append(inputs.Problem(method, res.task.sample_id, path, message))
-    if crashes:
-        raise RuntimeError("scoring crashed (a bug; finished parts are kept):\n" + "\n".join(crashes))
-    if data_errors:
-        raise formats.FormatError("ground truth that cannot be used:\n" + "\n".join(f"  {e}" for e in sorted(set(data_errors))))
-    if any(problems.values()) and not config.allow_missing:
+            p.problems[method].append(inputs.Problem(method, res.task.sample_id, path, message))
+
+
+def finish(p: Plan, *, quiet: bool = False) -> dict:
+    """Steps 4-5: the tables and summary of one plan; returns the summary."""
+    config, pred_root, out = p.config, Path(p.config.pred), Path(p.config.out)
+    if p.crashes:
+        raise RuntimeError("scoring crashed (a bug; finished parts are kept):\n" + "\n".join(p.crashes))
+    if p.data_errors:
+        raise formats.FormatError("ground truth that cannot be used:\n" + "\n".join(f"  {e}" for e in sorted(set(p.data_errors))))
+    if any(p.problems.values()) and not config.allow_missing:
         raise EvaluationError(
-            f"predictions under {pred_root} that cannot be scored:\n{inputs.format_listing(problems)}\n"
+            f"predictions under {pred_root} that cannot be scored:\n{inputs.format_listing(p.problems)}\n"
             "finished scores are kept; fix these or pass --allow-missing"
         )
 
     # 4. tables and summary from the parts of this selection
-    chosen = [parts[k] for k in sorted(parts)]
-    if chosen and not any(p.get("has_hidden", True) for p in chosen):
-        unavailable["cf_margin"] = unavailable["cf_win"] = f"{ds.root} has no {formats.RGB_HIDDEN}: the counterfactual score needs it"
+    unavailable = dict(p.unavailable)
+    chosen = [p.parts[k] for k in sorted(p.parts)]
+    if chosen and not any(c.get("has_hidden", True) for c in chosen):
+        unavailable["cf_margin"] = unavailable["cf_win"] = f"{p.ds.root} has no {formats.RGB_HIDDEN}: the counterfactual score needs it"
     df = results.results_frame(chosen)
-    runs = {m: formats.read_run_json(pred_root, m) for m in methods}
+    runs = {m: formats.read_run_json(pred_root, m) for m in p.methods}
     summary = results.summarize(
         df,
-        methods,
+        p.methods,
         runs,
-        {m: [str(p) for p in probs] for m, probs in problems.items()},
+        {m: [str(x) for x in probs] for m, probs in p.problems.items()},
         unavailable,
         data=str(config.data),
         pred=str(config.pred),
@@ -246,8 +281,20 @@ def score(config: EvaluateConfig) -> int:
     results.write_results(out, df, summary)
 
     # 5. the per-method table
-    print(results.summary_table(summary))
-    for name, reason in unavailable.items():
-        print(f"{name} not computed: {reason}", file=sys.stderr)
-    print(f"results written to {out}", file=sys.stderr)
+    if not quiet:
+        print(results.summary_table(summary))
+        for name, reason in unavailable.items():
+            print(f"{name} not computed: {reason}", file=sys.stderr)
+        print(f"results written to {out}", file=sys.stderr)
+    return summary
+
+
+def score(config: EvaluateConfig) -> int:
+    if config.task == "masks":
+        from evaluate.masks.score import score_masks
+
+        return score_masks(config)
+    p = plan(config)
+    run([p], executor=config.executor, workers=config.num_workers, ray_address=config.ray_address, progress=config.progress)
+    finish(p)
     return 0

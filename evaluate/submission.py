@@ -131,19 +131,44 @@ def _preview_task(args: tuple[str, str, float]) -> str:
     return dst
 
 
-def _score_subset(bench: bench_format.Bench, subset: str, pred: Path, method: str, work: Path, workers: int, lpips: bool, progress: bool):
-    from evaluate.runner import score
+def _score_subsets(bench: bench_format.Bench, pred: Path, method: str, work: Path, workers: int, lpips: bool, progress: bool):
+    """Every subset scored by ``void evaluate``'s steps in one pool (one start-up, no idle
+    core between subsets); the videos were checked already. Long table and summaries."""
+    from evaluate import runner
     import pandas as pd
 
-    link_root = link_submission(work, subset, pred, method)
-    res = work / "results" / subset
-    score(EvaluateConfig(
-        data=str(bench.root / subset), pred=str(link_root), out=str(res), methods=[method],
-        workers=workers, lpips=lpips, progress=progress,
-    ))
-    df = pd.read_parquet(res / RESULTS_PARQUET)
-    df["sample_id"] = subset + "/" + df["sample_id"].astype(str)
-    return df, json.loads((res / SUMMARY_JSON).read_text(encoding="utf-8"))
+    plans = {}
+    for subset in bench.subsets:
+        link_root = link_submission(work, subset, pred, method)
+        plans[subset] = runner.plan(EvaluateConfig(
+            data=str(bench.root / subset), pred=str(link_root), out=str(work / "results" / subset), methods=[method],
+            workers=workers, lpips=lpips, progress=progress,
+        ), checked=True)
+    runner.run(list(plans.values()), workers=workers, progress=progress)
+    tables, summaries = [], {}
+    for subset, p in plans.items():
+        runner.finish(p)
+        res = Path(p.config.out)
+        summaries[subset] = json.loads((res / SUMMARY_JSON).read_text(encoding="utf-8"))
+        df = pd.read_parquet(res / RESULTS_PARQUET)
+        df["sample_id"] = subset + "/" + df["sample_id"].astype(str)
+        tables.append(df)
+    return tables, summaries
+
+
+def scorer_of(bench: bench_format.Bench) -> dict[str, Any]:
+    """The scorer settings to use on a build: the shipped definition's when it describes the
+    same clips, else the build's own. The definition hash leaves the scorer out, so a build
+    made before a new metric suite is still that version's build and is scored with it."""
+    from simulate.bench import definition
+
+    try:
+        shipped, _ = definition.load(bench.version)
+    except VoidError:  # a version this install does not ship (a derived definition)
+        return bench.info["definition"]["scorer"]
+    if bench_format.definition_hash(shipped) == bench.definition_hash:
+        return shipped["scorer"]
+    return bench.info["definition"]["scorer"]
 
 
 def score_submission(config: BenchScoreConfig) -> int:
@@ -157,7 +182,7 @@ def score_submission(config: BenchScoreConfig) -> int:
     # 1. the benchmark and what it was checksummed as
     bench = bench_format.Bench(config.bench)
     bench.checksums()  # refuses an unfinished build
-    scorer = bench.info["definition"]["scorer"]
+    scorer = scorer_of(bench)
     if int(scorer["suite_version"]) != SUITE_VERSION:
         raise SubmissionError(
             f"{config.bench}: {bench.version} is scored with metric suite {scorer['suite_version']}, this install has "
@@ -174,12 +199,8 @@ def score_submission(config: BenchScoreConfig) -> int:
     # 4. scores, one evaluate run per subset
     import pandas as pd
 
-    tables, summaries = [], {}
     with tempfile.TemporaryDirectory(prefix=".bench-score-", dir=out.parent if out.parent.is_dir() else None) as tmp:
-        for subset in bench.subsets:
-            df, summary = _score_subset(bench, subset, pred, method, Path(tmp) / "s", workers, bool(scorer.get("lpips", False)), config.progress)
-            tables.append(df)
-            summaries[subset] = summary
+        tables, summaries = _score_subsets(bench, pred, method, Path(tmp) / "s", workers, bool(scorer.get("lpips", False)), config.progress)
         score_s = time.perf_counter() - start
         previews = {}
         if config.previews:

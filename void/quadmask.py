@@ -64,7 +64,9 @@ def quantize(mask: np.ndarray) -> np.ndarray:
 
 def invalid_values(mask: np.ndarray) -> list[int]:
     """The values present in ``mask`` that are not one of the four."""
-    present = np.unique(np.asarray(mask))
+    mask = np.asarray(mask)
+    # a histogram finds the values of a uint8 video many times faster than sorting it
+    present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256)) if mask.dtype == np.uint8 else np.unique(mask)
     return [int(v) for v in present if int(v) not in VALUES]
 
 

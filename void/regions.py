@@ -74,10 +74,27 @@ def psnr_from_mse(mse: np.ndarray | float) -> np.ndarray:
     return np.where(np.isnan(mse), np.nan, np.minimum(db, PSNR_CAP_DB))
 
 
+# 0..255 -> its square, exact in float32 (a sum of three is at most 195075 < 2^24)
+_SQUARES = np.arange(256, dtype=np.float32) ** 2
+
+
 def squared_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per-pixel squared error summed over the channels, ``(T, H, W)`` float64."""
-    diff = pred.astype(np.int32) - target.astype(np.int32)
-    return np.einsum("...c,...c->...", diff, diff).astype(np.float64)
+    """Per-pixel squared error summed over the channels, ``(T, H, W)`` float64.
+
+    Every value is an integer, exact in float32 and float64 alike, so any summation order
+    gives the same region sums; |difference| and a table of squares is the cheap way there.
+    """
+    pred, target = np.asarray(pred), np.asarray(target)
+    if pred.dtype != np.uint8 or target.dtype != np.uint8:
+        diff = pred.astype(np.int64) - target.astype(np.int64)
+        return np.einsum("...c,...c->...", diff, diff).astype(np.float64)
+    import cv2
+
+    sq = _SQUARES[cv2.absdiff(pred.reshape(-1, pred.shape[-1]), target.reshape(-1, target.shape[-1]))]
+    total = sq[:, 0].copy()
+    for c in range(1, sq.shape[1]):
+        total += sq[:, c]
+    return total.reshape(pred.shape[:-1]).astype(np.float64)
 
 
 class PooledPSNR:

@@ -66,8 +66,24 @@ def ssim_map(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
         vx = np.maximum(blur(x * x) - mxx, 0.0)
         vy = np.maximum(blur(y * y) - myy, 0.0)
         cov = blur(x * y) - mxy
-        s = ((2.0 * mxy + c1) * (2.0 * cov + c2)) / ((mxx + myy + c1) * (vx + vy + c2))
-        out[t] = s.mean(axis=-1)
+        # s = ((2 mxy + c1)(2 cov + c2)) / ((mxx + myy + c1)(vx + vy + c2)), the same float32
+        # operations in the same order, done in place (no temporary per step).
+        num = np.multiply(mxy, 2.0, out=mxy)
+        num += c1
+        cov *= 2.0
+        cov += c2
+        num *= cov
+        den = np.add(mxx, myy, out=mxx)
+        den += c1
+        vx += vy
+        vx += c2
+        den *= vx
+        num /= den
+        # the mean over the three channels as numpy's mean(axis=-1) computes it (sum left to
+        # right, then / 3), without its slow reduction over a length-3 axis
+        np.add(num[..., 0], num[..., 1], out=out[t])
+        out[t] += num[..., 2]
+        out[t] /= np.float32(3.0)
     return out
 
 

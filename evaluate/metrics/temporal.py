@@ -15,6 +15,13 @@ in 8-bit levels, pooled over the valid pixels and channels of all pairs (lower i
 0 for a video whose changes are all explained by motion; flicker and popping raise it).
 The flow is computed on the output rather than on the ground truth so that the score does
 not depend on how close the output is to the target: that is what fidelity measures.
+
+**Metric suite 2** (VOID-bench v1) estimates the flow with DIS's ULTRAFAST preset; suite 1
+used MEDIUM. MEDIUM costs about ten times as much per flow (35 vs 3.4 CPU-ms at 672x384),
+and two flows a frame at MEDIUM alone are more CPU than ``void bench score`` may spend on a
+frame to reach 30 frames/s on two cores. On the v1 clips ULTRAFAST's warping errors are
+0.36 levels above MEDIUM's on average (FAST and half-resolution MEDIUM, also tried, were further
+off); ``docs/benchmark.md`` lists both per clip. Everything else is unchanged.
 """
 
 from __future__ import annotations
@@ -27,13 +34,13 @@ FB_ALPHA = 0.01
 FB_BETA = 0.5
 
 
-def _dis():
+FLOW_PRESET = "ULTRAFAST"  # suite 2; suite 1 was "MEDIUM" (the module docstring says why)
+
+
+def _dis(preset: str = FLOW_PRESET):
     import cv2
 
-    # MEDIUM: about four times the cost of FAST but four times more accurate on a known
-    # shift (0.02 vs 0.07 px mean error, benchmarks/evaluate_speed.py); flow error leaks into
-    # the warping error of every method, and the suite still meets its speed target.
-    return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return cv2.DISOpticalFlow_create(getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset}"))
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
@@ -92,8 +99,15 @@ def pair_error(prev: np.ndarray, nxt: np.ndarray, dis=None, gray: tuple[np.ndarr
     grid = _sample_grid(backward)
     valid = valid_mask(backward, forward, grid)
     warped = cv2.remap(prev.astype(np.float32), grid[2], grid[3], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    diff = nxt.astype(np.float32)[valid] - warped[valid]
-    return float(np.einsum("ij,ij->", diff, diff, dtype=np.float64)), int(valid.sum()) * nxt.shape[-1]
+    # OpenCV's whole-frame passes, then one masked sum: gathering the valid pixels of each
+    # channel first costs more than the flow itself at ULTRAFAST. A pixel's squares and their
+    # sum over the channels are float32 (exact to about 1e-7), the sum over pixels float64.
+    diff = cv2.subtract(nxt.astype(np.float32), warped)
+    per_pixel = cv2.transform(cv2.multiply(diff, diff), _CHANNEL_SUM)
+    return float(per_pixel[valid].sum(dtype=np.float64)), int(np.count_nonzero(valid)) * nxt.shape[-1]
+
+
+_CHANNEL_SUM = np.ones((1, 3), dtype=np.float32)
 
 
 def warp_error(video: np.ndarray) -> float:
@@ -123,6 +137,10 @@ class WarpError(Metric):
     def score(self, frames: Frames) -> None:
         self.update(frames.pred)  # the output alone: no reference
 
+    def __init__(self, preset: str = FLOW_PRESET) -> None:
+        self.preset = preset  # only benchmarks/bench_v1.py asks for another (suite 1's MEDIUM)
+        super().__init__()
+
     def reset(self) -> None:
         self.sse = 0.0
         self.count = 0
@@ -134,7 +152,7 @@ class WarpError(Metric):
         if video.ndim != 4 or video.shape[-1] != 3:
             raise ValueError(f"expected a (T, H, W, 3) video, got {video.shape}")
         if self._dis is None:
-            self._dis = _dis()
+            self._dis = _dis(self.preset)
         for frame in video:
             gray = to_gray(frame)
             if self._last is not None:

@@ -99,6 +99,7 @@ COMMANDS: tuple[Command, ...] = (
             Command("build", "build a benchmark version (resumable; the same for any worker count)", "simulate.bench.config:BenchBuildConfig", "simulate.bench.builder:build"),
             Command("verify", "recompute a build's checksums and name the clips that differ", "simulate.bench.config:BenchVerifyConfig", "simulate.bench.builder:verify"),
             Command("score", "check and score a submission folder into one results bundle", "evaluate.config:BenchScoreConfig", "evaluate.submission:score_submission"),
+            Command("baselines", "run and score the baselines (and our model) on a build: one bundle each", "evaluate.config:BenchBaselinesConfig", "evaluate.bench_baselines:run_bench_baselines"),
         ),
     ),
     Command(
