@@ -28,7 +28,7 @@ import numpy as np
 
 from simulate import meshes, textures
 from simulate.render import blender_materials as materials
-from simulate.render import blender_optics
+from simulate.render import blender_optics, cycles_lights
 from simulate.scene import SceneSpec, camera_at, look_at_matrix
 
 # Sun irradiance (W/m^2 in Blender's units) for LightSpec.sun_intensity == 1: a white
@@ -66,6 +66,7 @@ class BlenderScene:
     camera_key: tuple | None = None  # what set_camera last wrote
     lamps: list[tuple[Any, int]] = field(default_factory=list)  # (bpy light object, carrier id or 0)
     lamps_on: bool = True  # beauty: lamps light the scene; signature: they are an analytic channel
+    fills: list = field(default_factory=list)  # the footage look's shadowless practical lights (cycles_lights)
     motion_keys: dict = field(default_factory=dict)  # spec id (0: camera) -> what set_motion keyed
 
 
@@ -475,6 +476,8 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
         root.objects.link(obj)
         lamps.append((obj, int(lamp.attached_to)))
 
+    fills = [_fill_light(bpy, mathutils, spec, root) for spec in cycles_lights.footage_lights(scene, SUN_W_M2)]
+
     cam_data = bpy.data.cameras.new("camera")
     # Vertical fit: the spec's fov is vertical, whatever the aspect ratio.
     cam_data.sensor_fit = "VERTICAL"
@@ -497,7 +500,30 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
         signature_material=_signature_material(bpy, mirrors=bool(scene.mirrors)),
         warnings=warnings,
         lamps=lamps,
+        fills=fills,
     )
+
+
+def _fill_light(bpy, mathutils, spec: dict, root) -> Any:
+    """One of :func:`simulate.render.cycles_lights.footage_lights`: shadowless, and seen by the
+    camera only through the window it fills."""
+    area = spec["kind"] == "area"
+    data = bpy.data.lights.new(f"fill_{spec['role']}", type="AREA" if area else "POINT")
+    data.energy = float(spec["power_w"])
+    data.color = tuple(float(c) for c in spec["color"][:3])
+    data.use_shadow = False
+    if area:
+        data.shape = "RECTANGLE"
+        data.size, data.size_y = (float(v) for v in spec["size_m"][:2])
+    else:
+        data.shadow_soft_size = float(spec["size_m"][0])
+    obj = bpy.data.objects.new(f"fill_{spec['role']}", data)
+    obj.location = tuple(float(v) for v in spec["position"])
+    obj.rotation_mode = "QUATERNION"
+    obj.rotation_quaternion = mathutils.Vector(spec["direction"]).normalized().to_track_quat("-Z", "Y")
+    obj.visible_camera = spec["role"] == "window"
+    root.objects.link(obj)
+    return obj
 
 
 def set_camera(bs: BlenderScene, scene: SceneSpec, frame: int) -> None:
@@ -547,6 +573,9 @@ def set_poses(bs: BlenderScene, poses: np.ndarray, hidden_ids: set[int]) -> None
 def set_lamps(bs: BlenderScene, on: bool) -> None:
     """Lamps shine when ``on`` and their carrier (if any) is in the picture."""
     bs.lamps_on = on
+    for obj in bs.fills:
+        if obj.hide_render == on:
+            obj.hide_render = not on
     for obj, carrier in bs.lamps:
         gone = not on or (carrier and bs.objects[carrier].hide_render)
         if obj.hide_render != gone:

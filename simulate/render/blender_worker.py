@@ -450,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
             "warnings": session.bs.warnings,
             "aslr_off": _aslr_off(),
             "lens": _lens_report(session),
+            # the footage look's practical lights, as Blender has them
+            "fill_lights": [{"name": o.name, "type": o.data.type, "use_shadow": bool(o.data.use_shadow),
+                             "energy_w": float(o.data.energy)} for o in session.bs.fills],
         }
     )
     for line in sys.stdin:

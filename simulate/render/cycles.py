@@ -277,6 +277,7 @@ class CyclesRenderer(Renderer):
             # the lens asked for (None: a pinhole, no motion blur), and what Blender's camera says
             "lens": None if lens is None else {**lens, "blur_radius_px": radii.tolist()},
             "blender_lens": worker.ready["lens"],
+            "fill_lights": worker.ready["fill_lights"],  # shadowless practicals (cycles_lights)
             "seeds": {"beauty": f"({scene.seed} * 7919{' + frame' if self.animated_seed else ''}) mod 2^31-1, same in "
                                f"every view{'' if self.animated_seed else ' and frame'}", "signature": 0},
             # Frame t shows exactly the scene of frame same_scene_as[view][t]: they share renders
