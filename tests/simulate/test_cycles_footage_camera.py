@@ -214,3 +214,47 @@ def _held(scene, r, full, removed):
     both = np.isfinite(full).all(-1) & np.isfinite(removed).all(-1)
     pf, pr = regions.hold_still(scene, full, r.hold_px), regions.hold_still(scene, removed, r.hold_px)
     return pf, np.where((both & ~moved)[..., None], pf, pr)
+
+
+# ------------------------------------------------------------------ the denoiser
+
+
+def test_footage_look_is_denoised_by_default_in_cycles_only(tmp_path):
+    import argparse
+
+    from simulate.config import SimulateConfig
+    from void.cliutil import add_arguments, build_config
+
+    def parse_config(cls, argv):
+        parser = argparse.ArgumentParser()
+        add_arguments(parser, cls)
+        return build_config(cls, parser.parse_args(argv))
+
+    def config(**kw):
+        return SimulateConfig(out=str(tmp_path / "d"), **kw)
+
+    assert config(renderer="cycles", look="footage").denoiser is True
+    assert config(renderer="cycles", look="footage", denoiser=False).denoiser is False
+    assert config(renderer="cycles").denoiser is False
+    assert config(look="footage").denoiser is False  # the raster renderer's config is as it was
+    assert config(renderer="cycles", denoiser=True).denoiser is True
+    args = ["--out", str(tmp_path / "d"), "--renderer", "cycles", "--look", "footage"]
+    assert parse_config(SimulateConfig, args).denoiser is True
+    assert parse_config(SimulateConfig, args + ["--no-denoiser"]).denoiser is False
+
+
+@blender
+@pytest.mark.blender
+def test_255_pixels_bit_identical_with_blur_and_denoiser():
+    from simulate.render.cycles import CyclesRenderer
+
+    scene, full, removed = make_scene()
+    views = CyclesRenderer(spp=2, denoiser=True).render_views(scene, full, removed)
+    assert views.info["denoiser"] == "openimagedenoise" and views.info["lens"] is not None
+    mask = groundtruth.build_quadmask(views, scene.removed_ids)
+    keep = mask == 255
+    assert keep.mean() > 0.3 and (mask == 127).any()
+    assert np.array_equal(views.full.rgb[keep], views.removed.rgb[keep])
+    for a, b in ((views.full, views.hidden), (views.hidden, views.removed)):
+        same = ~groundtruth.differs(a, b)
+        assert np.array_equal(a.rgb[same], b.rgb[same])
