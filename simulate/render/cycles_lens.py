@@ -8,10 +8,10 @@ object and the camera at the shutter's open, middle and close times, so Cycles r
 them. The signature, id and depth passes stay sharp, at the shutter's middle.
 
 The mask contract (``docs/look.md``): blur and defocus carry a changed surface at most
-:func:`frame_radii` pixels beyond its sharp footprint (the thin-lens circle of confusion of
-the nearest changed point and of points at infinity, plus the shutter's share of the largest
-on-screen motion of any changed point or its floor shadow between frames, plus one pixel for
-the pixel filter; :func:`simulate.camerawork.blur_radius_px`). The renderer grows the pixels
+:func:`frame_radii` pixels beyond its sharp footprint (half the thin-lens circle of
+confusion over the depths of the changed objects and their floor shadows, plus the half
+shutter's share of the largest on-screen motion of any of their points between frames, plus
+one pixel for the pixel filter; :func:`simulate.camerawork.blur_radius_px`). The renderer grows the pixels
 where the sharp passes differ by that radius, re-renders the target over the grown region
 and marks the ring 127 (:func:`grow`, :func:`ring_codes`). What stays 255 is then, exactly,
 the full render's pixels, in input and target alike.
@@ -34,6 +34,10 @@ FSTOP_RANGE = (1.8, 5.6)  # drawn log-uniformly: open apertures, as a film camer
 # Spawn key of the lens's own random stream (from the sample seed): no other draw of the
 # scene, the family or the raster renderer comes from it, so adding it changes nothing else.
 LENS_STREAM = 0x1E45
+# The keys interpolate world poses linearly, but their projections move along the screen
+# path non-uniformly (perspective): the share of a frame's screen motion reached within half
+# a shutter is taken a quarter larger than the time share.
+PERSPECTIVE_SLACK = 1.25
 
 
 def lens_for(scene: SceneSpec) -> dict | None:
@@ -125,11 +129,14 @@ def _points(scene: SceneSpec, obj, pose: np.ndarray) -> np.ndarray | None:
 def frame_radii(scene: SceneSpec, pf: np.ndarray, pr: np.ndarray, moved: np.ndarray, lens: dict) -> np.ndarray:
     """``(T,)`` int: how far (pixels) blur and defocus can carry a change at each frame.
 
-    Conservative: the circle of confusion is taken at the nearest changed point and at
-    infinity (the largest over all depths between, so shadows on far walls are covered), and
-    the motion at the largest displacement of any changed point or its floor shadow towards
-    either neighbouring frame (camera motion included). The whole picture where a bound is
-    meaningless (a point behind the camera, the sun at the horizon).
+    Conservative: the circle of confusion is taken at the nearest and the farthest point of
+    the changed objects' bounds and of their floor shadows (the largest over every depth
+    between; shadows on walls lie on the sun rays between the two, so within that range), at
+    infinity where mirrors or lamps can carry a change farther; the motion is the largest
+    screen displacement of any of those points towards either neighbouring frame (camera
+    motion included), of which the half shutter (``PERSPECTIVE_SLACK`` more) is blurred
+    either side of the mid-shutter pose. The whole picture where a bound is meaningless (a
+    point behind the camera, the sun at the horizon).
     """
     T, W, H = pf.shape[0], scene.width, scene.height
     whole = max(W, H)
@@ -139,7 +146,7 @@ def frame_radii(scene: SceneSpec, pf: np.ndarray, pr: np.ndarray, moved: np.ndar
         if not rows:
             out[t] = 0
             continue
-        depths, motion = [math.inf], 0.0
+        depths, motion = [], 0.0
         for i, views in rows:
             obj = scene.objects[i]
             for poses in views:
@@ -167,9 +174,11 @@ def frame_radii(scene: SceneSpec, pf: np.ndarray, pr: np.ndarray, moved: np.ndar
                 break
         if out[t] == whole:
             continue
-        zs = np.array([min(depths), 1e9])
+        far = 1e9 if (scene.mirrors or scene.lamps) else max(depths)
+        zs = np.array([min(depths), far])
         out[t] = min(whole, camerawork.blur_radius_px(
-            zs, focus_m(scene, t), focal_mm_at(scene, t), lens["fstop"], H, motion, lens["shutter_frames"]))
+            zs, focus_m(scene, t), focal_mm_at(scene, t), lens["fstop"], H, motion,
+            PERSPECTIVE_SLACK * lens["shutter_frames"] / 2))
     return out
 
 
