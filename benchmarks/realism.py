@@ -108,8 +108,9 @@ def footage(height: int, paths=FOOTAGE) -> Pooled:
 
 
 def generated(renderer: str, look: str, samples: int, resolution: tuple[int, int], frames: int, spp: int,
-              workdir: Path, height: int, denoiser: bool = False) -> tuple[Pooled, int]:
-    """Pooled statistics of a fresh dataset's input videos, and its rejected draws."""
+              workdir: Path, height: int, denoiser: bool | None = None) -> tuple[Pooled, int, bool]:
+    """Pooled statistics of a fresh dataset's input videos, its rejected draws, and whether
+    Cycles denoised it (``denoiser`` None: the look's default)."""
     from simulate.config import SimulateConfig
     from simulate.generate import generate
     from void import formats, video
@@ -118,11 +119,12 @@ def generated(renderer: str, look: str, samples: int, resolution: tuple[int, int
     config = SimulateConfig(out=str(out), num_samples=samples, resolution=resolution, frames=frames, fps=12,
                             renderer=renderer, look=look, spp=spp, denoiser=denoiser, progress=False, seed=7)
     generate(config)
+    denoised = renderer == "cycles" and bool(config.denoiser)
     pooled = Pooled()
     header = json.loads((out / formats.HEADER).read_text())
     for entry in header["samples"]:
         pooled.add(video.read_video(out / entry["sample_id"] / formats.RGB_FULL), height)
-    return pooled, int(header["counts"]["rejected_draws"])
+    return pooled, int(header["counts"]["rejected_draws"]), denoised
 
 
 def print_table(columns: dict[str, dict[str, float]], notes: dict[str, str]) -> None:
@@ -149,7 +151,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cycles-resolution", default="224x128", type=parse_resolution)
     parser.add_argument("--cycles-frames", type=int, default=8)
     parser.add_argument("--spp", type=int, default=8, help="Cycles samples per pixel")
-    parser.add_argument("--denoiser", action="store_true", help="Cycles: OpenImageDenoise on the RGB")
+    parser.add_argument("--denoiser", action=argparse.BooleanOptionalAction, default=None,
+                        help="Cycles: OpenImageDenoise on the RGB of both looks (--no-denoiser: of neither; "
+                             "default: each look's own default, on for footage, off for plain)")
     parser.add_argument("--analysis-height", type=int, default=128, help="rows every frame is resized to")
     parser.add_argument("--json", help="also write the distances to this JSON file")
     parser.add_argument("--keep", help="keep the generated datasets under this directory")
@@ -167,12 +171,12 @@ def main(argv=None) -> int:
             frames = args.frames if big else args.cycles_frames
             for look in LOOKS:
                 t0 = time.time()
-                pooled, rejected = generated(renderer, look, n, res, frames, args.spp, workdir, height,
-                                             args.denoiser and not big)
+                pooled, rejected, denoised = generated(renderer, look, n, res, frames, args.spp, workdir, height,
+                                                       None if big else args.denoiser)
                 name = f"{renderer} {look}"
                 columns[name] = pooled.distance(real)
                 notes[name] = (f"{pooled.clips} clips {res[0]}x{res[1]}x{frames}"
-                               f"{f', {args.spp} spp' if not big else ''}{', denoised' if args.denoiser and not big else ''}, "
+                               f"{f', {args.spp} spp' if not big else ''}{', denoised' if denoised else ''}, "
                                f"{rejected} rejected draws, "
                                f"{time.time() - t0:.0f} s wall")
     finally:

@@ -4,6 +4,7 @@
     python benchmarks/render_vs_void.py --num-scenes 2 --resolution 64x64 --frames 8 --spp 8   # quick
     python benchmarks/render_vs_void.py --num-scenes 3 --resolution 64x64 --frames 8 --spp 8 --families reflection,light,glass
     python benchmarks/render_vs_void.py --num-scenes 5 --resolution 256x256 --frames 48        # the size (~35 min)
+    python benchmarks/render_vs_void.py --look footage --families human --num-scenes 1 --resolution 672x384 --frames 49
 
 Scenes come from the scenario families and pybullet physics (``simulate.generate.plan`` and
 ``simulate.pipeline.draw_scene``: the samples ``void simulate`` would make). Each scene is
@@ -199,6 +200,9 @@ def main(argv=None) -> int:
                     help="ours: how far around a changed object indirect-light changes are marked and "
                          "re-rendered (fraction of its middle half extent; 0: not at all)")
     ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--look", choices=("plain", "footage"), default="plain",
+                    help="footage: sets, props, camera work and, in Cycles, depth of field, motion blur and "
+                         "practical lights (both methods render the same lens)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1,
                     help="Cycles threads per worker, both methods (1: one worker per core, as void simulate "
@@ -213,12 +217,12 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="render-vs-void-") as tmp:
         config = SimulateConfig(out=str(Path(tmp) / "ds"), num_samples=args.num_scenes, seed=args.seed,
                                 families=args.families, resolution=(W, H), frames=args.frames,
-                                renderer="cycles", spp=args.spp, progress=False)
+                                renderer="cycles", spp=args.spp, progress=False, look=args.look)
         renderer = CyclesRenderer(spp=args.spp, signature_spp=args.signature_spp, threads=args.threads,
                                   contact_band=args.contact_band)
         rows, counts = [], Counter()
         sums = Counter()
-        print(f"render_vs_void: {args.num_scenes} scenes, {W}x{H}x{args.frames}, {args.spp} spp "
+        print(f"render_vs_void: {args.num_scenes} scenes, {args.look} look, {W}x{H}x{args.frames}, {args.spp} spp "
               f"(signature {args.signature_spp} spp, contact band {args.contact_band}), "
               f"reference seeds: {args.reference_seeds}, Cycles threads: {args.threads or 'all cores'}")
         beauty_keys = ("beauty_full", "beauty_hidden", "beauty_removed")

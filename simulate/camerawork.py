@@ -22,8 +22,9 @@ Lenses and exposure: the vertical field of view comes from a focal length on a f
 sensor (24 mm tall); ``exposure_ev`` scales linear radiance by ``2**ev`` before the display
 transform, the same for every view of a sample (so 255 pixels stay identical).
 
-Depth of field and motion blur are not rendered yet; :func:`blur_radius_px` and
-:func:`grow_changed` state the rule they are to follow (docs/look.md): the mask is made from
+Depth of field and motion blur are rendered by Cycles in the footage look
+(:mod:`simulate.render.cycles_lens`); :func:`blur_radius_px` and :func:`grow_changed` state
+the rule they follow (docs/look.md): the mask is made from
 the exact, sharp id and signature passes at the shutter's mid time, and since a blurred edge
 spreads a changed object over pixels its sharp footprint does not cover, the changed regions
 are grown by the blur radius before the composite and the quadmask are made: the fringe

@@ -62,7 +62,11 @@ class SimulateConfig:
     retries: int = field(default=2, metadata={"help": "retries of a failed sample before it is reported"})
     max_attempts: int = field(default=20, metadata={"help": "scene draws per sample before giving up on degenerate scenes"})
     spp: int = field(default=16, metadata={"help": "Cycles samples per pixel"})
-    denoiser: bool = field(default=False, metadata={"help": "Cycles: OpenImageDenoise on the RGB"})
+    denoiser: bool | None = field(
+        default=None,
+        metadata={"help": "Cycles: OpenImageDenoise on the RGB (default: on for --look footage, off for plain; "
+                          "--no-denoiser turns it off)"},
+    )
     animated_seed: bool = field(
         default=False,
         metadata={"help": "Cycles: a new noise seed every frame (default: one per sample, as Blender and Kubric "
@@ -82,6 +86,8 @@ class SimulateConfig:
         self.resolution = tuple(int(v) for v in self.resolution)
         self.families = _families(self.families)
         self.sets = _families(self.sets)
+        if self.denoiser is None:  # Cycles' footage look is denoised unless asked not to (docs/look.md)
+            self.denoiser = self.renderer == "cycles" and self.look == "footage"
         bad_sets = [s for s in self.sets if s not in SETS]
         if bad_sets or not self.sets:
             raise ConfigError(f"unknown set {', '.join(bad_sets) or '(none given)'}; choose from {', '.join(SETS)}")

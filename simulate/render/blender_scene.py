@@ -28,7 +28,7 @@ import numpy as np
 
 from simulate import meshes, textures
 from simulate.render import blender_materials as materials
-from simulate.render import blender_optics
+from simulate.render import blender_optics, cycles_lights
 from simulate.scene import SceneSpec, camera_at, look_at_matrix
 
 # Sun irradiance (W/m^2 in Blender's units) for LightSpec.sun_intensity == 1: a white
@@ -66,6 +66,8 @@ class BlenderScene:
     camera_key: tuple | None = None  # what set_camera last wrote
     lamps: list[tuple[Any, int]] = field(default_factory=list)  # (bpy light object, carrier id or 0)
     lamps_on: bool = True  # beauty: lamps light the scene; signature: they are an analytic channel
+    fills: list = field(default_factory=list)  # the footage look's shadowless practical lights (cycles_lights)
+    motion_keys: dict = field(default_factory=dict)  # spec id (0: camera) -> what set_motion keyed
 
 
 # ----------------------------------------------------------------------------- nodes
@@ -474,6 +476,8 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
         root.objects.link(obj)
         lamps.append((obj, int(lamp.attached_to)))
 
+    fills = [_fill_light(bpy, mathutils, spec, root) for spec in cycles_lights.footage_lights(scene, SUN_W_M2)]
+
     cam_data = bpy.data.cameras.new("camera")
     # Vertical fit: the spec's fov is vertical, whatever the aspect ratio.
     cam_data.sensor_fit = "VERTICAL"
@@ -496,7 +500,30 @@ def build(bpy, scene: SceneSpec) -> BlenderScene:
         signature_material=_signature_material(bpy, mirrors=bool(scene.mirrors)),
         warnings=warnings,
         lamps=lamps,
+        fills=fills,
     )
+
+
+def _fill_light(bpy, mathutils, spec: dict, root) -> Any:
+    """One of :func:`simulate.render.cycles_lights.footage_lights`: shadowless, and seen by the
+    camera only through the window it fills."""
+    area = spec["kind"] == "area"
+    data = bpy.data.lights.new(f"fill_{spec['role']}", type="AREA" if area else "POINT")
+    data.energy = float(spec["power_w"])
+    data.color = tuple(float(c) for c in spec["color"][:3])
+    data.use_shadow = False
+    if area:
+        data.shape = "RECTANGLE"
+        data.size, data.size_y = (float(v) for v in spec["size_m"][:2])
+    else:
+        data.shadow_soft_size = float(spec["size_m"][0])
+    obj = bpy.data.objects.new(f"fill_{spec['role']}", data)
+    obj.location = tuple(float(v) for v in spec["position"])
+    obj.rotation_mode = "QUATERNION"
+    obj.rotation_quaternion = mathutils.Vector(spec["direction"]).normalized().to_track_quat("-Z", "Y")
+    obj.visible_camera = spec["role"] == "window"
+    root.objects.link(obj)
+    return obj
 
 
 def set_camera(bs: BlenderScene, scene: SceneSpec, frame: int) -> None:
@@ -546,7 +573,105 @@ def set_poses(bs: BlenderScene, poses: np.ndarray, hidden_ids: set[int]) -> None
 def set_lamps(bs: BlenderScene, on: bool) -> None:
     """Lamps shine when ``on`` and their carrier (if any) is in the picture."""
     bs.lamps_on = on
+    for obj in bs.fills:
+        if obj.hide_render == on:
+            obj.hide_render = not on
     for obj, carrier in bs.lamps:
         gone = not on or (carrier and bs.objects[carrier].hide_render)
         if obj.hide_render != gone:
             obj.hide_render = gone
+
+
+# ----------------------------------------------------------------------------- motion blur
+
+
+def _key_pose(obj, pose: np.ndarray, frame: float) -> None:
+    obj.location = tuple(float(v) for v in pose[:3].astype(np.float32))
+    x, y, z, w = (float(v) for v in pose[3:7].astype(np.float32))
+    obj.rotation_quaternion = (w, x, y, z)
+    obj.keyframe_insert("location", frame=frame)
+    obj.keyframe_insert("rotation_quaternion", frame=frame)
+
+
+def _unkey(bs: BlenderScene, key: int, obj) -> None:
+    if bs.motion_keys.pop(key, None) is not None:
+        obj.animation_data_clear()
+
+
+def set_motion(bs: BlenderScene, scene: SceneSpec, poses: np.ndarray, frame: int, shutter_frames: float) -> None:
+    """Keyframe what moves around ``frame`` so Cycles' motion blur sees it.
+
+    The worker sets new keys to interpolate linearly and the camera's rotation mode to
+    quaternions (no Euler wrap-around). Every object shown and the camera get keys at the shutter's open, middle and close times
+    (``frame`` -/+ half the shutter): poses interpolated towards the neighbouring frames'
+    (:func:`simulate.render.cycles_lens.interpolate_pose`), the camera from
+    :func:`~simulate.scene.camera_at` at those sub-frame times. Called after
+    :func:`set_poses` and :func:`set_camera` for the same frame, so the middle key is the
+    pose they wrote; what does not move keeps no animation.
+    """
+    from simulate.render import cycles_lens
+
+    h = shutter_frames / 2.0
+    T = poses.shape[0]
+    a, b = cycles_lens.neighbours(T, frame)
+    for row, object_id in enumerate(bs.order):
+        obj = bs.objects[object_id]
+        now = poses[frame, row]
+        if obj.hide_render or not np.isfinite(now).all():
+            _unkey(bs, object_id, obj)
+            continue
+        before = cycles_lens.interpolate_pose(now, poses[a, row], h)
+        after = cycles_lens.interpolate_pose(now, poses[b, row], h)
+        if np.array_equal(before, now) and np.array_equal(after, now):
+            _unkey(bs, object_id, obj)  # its pose stays the one set_poses wrote
+            continue
+        key = (frame, now.tobytes(), before.tobytes(), after.tobytes())
+        if bs.motion_keys.get(object_id) == key:
+            continue
+        obj.animation_data_clear()
+        for f, pose in ((frame - h, before), (frame + h, after), (frame, now)):
+            _key_pose(obj, pose, f)
+        bs.motion_keys[object_id] = key
+    _camera_motion(bs, scene, frame, h)
+
+
+def _camera_motion(bs: BlenderScene, scene: SceneSpec, frame: int, h: float) -> None:
+    import mathutils
+
+    cam = bs.camera
+    mats = []
+    for f in (frame - h, frame + h, frame):
+        eye, target, up, _ = camera_at(scene.camera, f, scene.num_frames)
+        mats.append(np.linalg.inv(look_at_matrix(eye, target, up)))
+    if all(np.array_equal(m, mats[2]) for m in mats):
+        _unkey(bs, 0, cam)
+        return
+    key = (frame, b"".join(m.tobytes() for m in mats))
+    if bs.motion_keys.get(0) == key:
+        return
+    cam.animation_data_clear()
+    for f, m in zip((frame - h, frame + h, frame), mats):
+        cam.matrix_world = mathutils.Matrix(m.tolist())
+        cam.keyframe_insert("location", frame=f)
+        cam.keyframe_insert("rotation_quaternion", frame=f)
+    bs.motion_keys[0] = key
+    bs.camera_key = None  # the keys own the camera now: set_camera writes again next time
+
+
+def clear_motion(bs: BlenderScene) -> None:
+    """Drop every motion key (the sharp signature pass); poses and camera are rewritten by
+    the next :func:`set_poses` and :func:`set_camera`."""
+    for object_id in list(bs.motion_keys):
+        obj = bs.camera if object_id == 0 else bs.objects[object_id]
+        _unkey(bs, object_id, obj)
+    bs.camera_key = None
+
+
+def set_focus(bs: BlenderScene, scene: SceneSpec, frame: int) -> None:
+    """Focus the lens on the action at ``frame`` (the footage look's beauty pass)."""
+    from simulate.render import cycles_lens
+
+    dof = bs.camera.data.dof
+    focus = cycles_lens.focus_m(scene, frame)
+    if dof.focus_distance != np.float32(focus):
+        dof.focus_distance = focus

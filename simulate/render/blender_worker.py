@@ -62,6 +62,7 @@ class Session:
         self.scratch = Path(job.get("scratch") or job_dir)  # where the EXR files go
         self.spec = SceneSpec.from_dict(job["scene"])
         self.poses = poses
+        self.lens = job.get("lens")  # depth of field and motion blur (cycles_lens), or None
         self.bs = blender_scene.build(bpy, self.spec)
         self.gpu_backend = None
         if job["device"] == "gpu":
@@ -106,6 +107,15 @@ class Session:
         layer.use_pass_combined = True
         layer.use_pass_z = True
         layer.use_pass_object_index = True
+        if self.lens:
+            # The footage look's lens: the beauty pass opens the aperture and the shutter
+            # (_use_pass), keyed per frame by blender_scene.set_motion; keys interpolate
+            # linearly and the camera turns by quaternions.
+            self.bpy.context.preferences.edit.keyframe_new_interpolation_type = "LINEAR"
+            self.bs.camera.rotation_mode = "QUATERNION"
+            self.bs.camera.data.dof.aperture_fstop = float(self.lens["fstop"])
+            sc.render.motion_blur_shutter = float(self.lens["shutter_frames"])
+            sc.render.motion_blur_position = "CENTER"
 
     def _use_pass(self, kind: str) -> None:
         """Switch between the beauty look and the signature look (same geometry).
@@ -136,6 +146,8 @@ class Session:
             cy.use_light_tree = True
             layer.use_pass_normal = False
             blender_scene.set_lamps(bs, True)
+            sc.render.use_motion_blur = bool(self.lens)
+            bs.camera.data.dof.use_dof = bool(self.lens)
         elif kind == "signature":
             sc.world = bs.signature_world
             layer.material_override = bs.signature_material
@@ -145,6 +157,9 @@ class Session:
                 cy.max_bounces, cy.glossy_bounces, cy.diffuse_bounces, cy.transmission_bounces = 1, 1, 0, 0
                 cy.transparent_max_bounces = 0
             blender_scene.set_lamps(bs, False)  # lamp light is an analytic channel
+            sc.render.use_motion_blur = False  # sharp, at the shutter's middle, through a pinhole
+            bs.camera.data.dof.use_dof = False
+            blender_scene.clear_motion(bs)
             cy.use_denoising = False
             cy.device = "CPU"
             cy.use_light_tree = False  # one sun: nothing to choose, and 30 % faster
@@ -155,17 +170,16 @@ class Session:
         else:
             raise ValueError(f"unknown pass {kind!r}")
 
-    def _set_view(self, view: str, frame: int) -> None:
+    def _set_view(self, view: str, frame: int, kind: str = "signature") -> None:
         removed = set(self.spec.removed_ids)
-        if view == "full":
-            blender_scene.set_poses(self.bs, self.poses["full"][frame], set())
-        elif view == "hidden":
-            blender_scene.set_poses(self.bs, self.poses["full"][frame], removed)
-        elif view == "removed":
-            blender_scene.set_poses(self.bs, self.poses["removed"][frame], removed)
-        else:
+        if view not in ("full", "hidden", "removed"):
             raise ValueError(f"unknown view {view!r}")
+        poses = self.poses["removed" if view == "removed" else "full"]
+        blender_scene.set_poses(self.bs, poses[frame], set() if view == "full" else removed)
         blender_scene.set_camera(self.bs, self.spec, frame)
+        if self.lens and kind == "beauty":
+            blender_scene.set_focus(self.bs, self.spec, frame)
+            blender_scene.set_motion(self.bs, self.spec, poses, frame, float(self.lens["shutter_frames"]))
 
     # -------------------------------------------------------------------- render
     def render(self, cmd: dict) -> dict:
@@ -178,7 +192,7 @@ class Session:
         t0 = time.process_time()
         for k, (frame, frame_rects) in enumerate(cmd["frames"]):
             t_entry = time.process_time()
-            self._set_view(view, int(frame))
+            self._set_view(view, int(frame), kind)
             sc.frame_current = int(frame)
             if kind == "beauty":
                 # The same seed in every view: re-rendered pixels whose paths never meet a
@@ -233,6 +247,18 @@ class Session:
         sc.render.filepath = str(path)
         self.bpy.ops.render.render(write_still=True)
         return read_exr(self.exr, path)
+
+
+def _lens_report(session: "Session") -> dict:
+    """What Blender's camera and render settings say about depth of field and motion blur
+    in the beauty pass, read back from Blender (not from the job)."""
+    session._use_pass("beauty")
+    sc, cam = session.bs.scene, session.bs.camera.data
+    out = {"use_dof": bool(cam.dof.use_dof), "use_motion_blur": bool(sc.render.use_motion_blur)}
+    if session.lens:
+        out.update(aperture_fstop=float(cam.dof.aperture_fstop), motion_blur_shutter=float(sc.render.motion_blur_shutter),
+                   motion_blur_position=str(sc.render.motion_blur_position))
+    return out
 
 
 def read_exr(exr, path: Path) -> dict:
@@ -426,6 +452,10 @@ def main(argv: list[str] | None = None) -> int:
             "gpu_backend": session.gpu_backend,
             "warnings": session.bs.warnings,
             "aslr_off": _aslr_off(),
+            "lens": _lens_report(session),
+            # the footage look's practical lights, as Blender has them
+            "fill_lights": [{"name": o.name, "type": o.data.type, "use_shadow": bool(o.data.use_shadow),
+                             "energy_w": float(o.data.energy)} for o in session.bs.fills],
         }
     )
     for line in sys.stdin:

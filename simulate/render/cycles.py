@@ -40,6 +40,13 @@ within their range (a window on their falloff, as in the rasterizer); their ligh
 analytic lamp channel of the signature (shadows: the blocker's own shape against the cone
 to the lamp's sphere).
 
+**The footage look's lens** (:mod:`simulate.render.cycles_lens`): its beauty passes have
+depth of field and motion blur, its signature, id and depth passes stay sharp. The change
+maps of step 3 are grown by each frame's blur radius before the re-render and the
+composite, and the grown ring gets a signature channel of its own, so it is marked (127)
+and 255 pixels stay bit-identical. Frames share beauty renders only when their neighbours
+show the same scenes too (the shutter sees the motion towards them).
+
 Blender runs in a worker process per sample (:mod:`simulate.render.blender_worker`); this
 module never imports ``bpy``.
 """
@@ -60,6 +67,7 @@ import numpy as np
 
 from simulate.render import blender_regions as regions
 from simulate.render import blender_signature as signature
+from simulate.render import cycles_lens
 from simulate.render.base import Renderer, RenderPasses, Views
 from simulate.scene import SceneSpec
 from void import deps
@@ -124,6 +132,7 @@ class CyclesRenderer(Renderer):
         animated_seed: bool = False,
         caustics: bool = True,
         hold_px: float = regions.HOLD_PX,
+        lens_blur: bool = True,
         pose_tol: float = 1e-6,
         workdir: str | os.PathLike | None = None,
         keep_workdir: bool = False,
@@ -142,6 +151,7 @@ class CyclesRenderer(Renderer):
         self.animated_seed = bool(animated_seed)
         self.caustics = bool(caustics)  # glass bends the sun's and lamps' light (blender_optics.shadow_caustics)
         self.hold_px = float(hold_px)
+        self.lens_blur = bool(lens_blur)
         self.workdir, self.keep_workdir = workdir, keep_workdir
 
     def settings(self) -> dict[str, Any]:
@@ -153,6 +163,7 @@ class CyclesRenderer(Renderer):
             "animated_seed": self.animated_seed,
             "caustics": self.caustics,
             "hold_px": self.hold_px,
+            "lens_blur": self.lens_blur,
             "denoiser": self.denoiser,
             "device": self.device,
         }
@@ -173,6 +184,14 @@ class CyclesRenderer(Renderer):
         pf, pr = regions.hold_still(scene, pf, self.hold_px), regions.hold_still(scene, pr, self.hold_px)
         pr = np.where((both & ~moved)[..., None], pf, pr)
         bounds = regions.change_regions(scene, pf, pr, moved, self.margin_px, self.contact_band)
+        lens = cycles_lens.lens_for(scene) if self.lens_blur else None
+        radii = np.zeros(T, np.int64)
+        if lens is not None:
+            # Blur carries changes up to radii[t] pixels beyond their sharp footprint: the sharp
+            # signature (and with it the full view's ids) is rendered that much wider.
+            radii = cycles_lens.frame_radii(scene, pf, pr, moved, lens)
+            bounds = bounds._replace(union_rects=cycles_lens.grow_rects(bounds.union_rects, radii, W, H),
+                                     overlap_rects=cycles_lens.grow_rects(bounds.overlap_rects, radii, W, H))
         rendered = np.stack([regions.rects_mask(r, W, H) for r in bounds.union_rects])  # signature rendered
         overlap = np.stack([regions.rects_mask(r, W, H) for r in bounds.overlap_rects])
         region = rendered | bounds.near  # outside it the views are equal
@@ -182,9 +201,11 @@ class CyclesRenderer(Renderer):
         same = {"full": regions.same_state_as(scene, pf, []), "hidden": regions.same_state_as(scene, pf, gone),
                 "removed": regions.same_state_as(scene, pr, gone)}
         beauty_same = {v: np.arange(T) for v in VIEWS} if self.animated_seed else same
+        if lens is not None:  # a blurred frame also shows the motion towards its neighbours
+            beauty_same = {v: cycles_lens.beauty_same(beauty_same[v]) for v in VIEWS}
         timings["regions"] = time.process_time() - t0
 
-        with _Worker(self, scene, pf, pr) as worker:
+        with _Worker(self, scene, pf, pr, lens) as worker:
             timings["blender_setup"] = worker.ready["cpu_s"]
             full_plan = [(ts[0], None, ts) for ts in _sets(beauty_same["full"], range(T))]
             full = _render_plan(worker, "beauty", "full", full_plan)
@@ -207,6 +228,9 @@ class CyclesRenderer(Renderer):
             diff_rf = _differs(views["removed"], views["full"], region)
             diff_hf = _differs(views["hidden"], views["full"], region)
             diff_hr = _differs(views["hidden"], views["removed"], region)
+            if lens is not None:
+                diff_rf, diff_hf, diff_hr = cycles_lens.grow_changes(
+                    scene, views, pf, moved, radii, diff_rf, diff_hf, diff_hr, self.margin_px)
             own_h = diff_hf & diff_hr  # hidden equals neither: needs its own pixels
             pad = 6 if self.denoiser else 0  # a denoiser needs context; Cycles pixels do not
             cost = regions.beauty_overhead_px(self.spp)
@@ -255,7 +279,11 @@ class CyclesRenderer(Renderer):
             "pixel_filter": "blackman-harris, 1.5 px",
             "contact_band": self.contact_band,
             "hold_px": self.hold_px,
-            "signature_channels": list(signature.CHANNELS),
+            "signature_channels": list(signature.CHANNELS) + (["blur_ring"] if lens is not None else []),
+            # the lens asked for (None: a pinhole, no motion blur), and what Blender's camera says
+            "lens": None if lens is None else {**lens, "blur_radius_px": radii.tolist()},
+            "blender_lens": worker.ready["lens"],
+            "fill_lights": worker.ready["fill_lights"],  # shadowless practicals (cycles_lights)
             "seeds": {"beauty": f"({scene.seed} * 7919{' + frame' if self.animated_seed else ''}) mod 2^31-1, same in "
                                f"every view{'' if self.animated_seed else ' and frame'}", "signature": 0},
             # Frame t shows exactly the scene of frame same_scene_as[view][t]: they share renders
@@ -300,7 +328,8 @@ class CyclesRenderer(Renderer):
         every = [(t, None) for t in range(T)]
         timings: dict[str, float] = {}
         out, frame_cpu = {}, {}
-        with _Worker(self, scene, pf, pr) as worker:
+        lens = cycles_lens.lens_for(scene) if self.lens_blur else None
+        with _Worker(self, scene, pf, pr, lens) as worker:
             timings["blender_setup"] = worker.ready["cpu_s"]
             for k, view in enumerate(VIEWS):
                 res = worker.render("beauty", view, every, seed_offset=k if independent_seeds else 0)
@@ -311,6 +340,7 @@ class CyclesRenderer(Renderer):
             timings["total"] = worker.close()
         info = {"renderer": self.name, "method": "three full passes (VOID reference)", **self.settings(),
                 "blender_version": worker.ready["blender_version"], "independent_seeds": independent_seeds,
+                "lens": lens,
                 "frame_cpu_s": frame_cpu}
         return Views(out["full"], out["hidden"], out["removed"], info=info, timings_s=timings)
 
@@ -456,8 +486,9 @@ def _paste(dst: np.ndarray, res: _Result, where: np.ndarray, convert) -> None:
 class _Worker:
     """A Blender worker process for one sample, spoken to one JSON line at a time."""
 
-    def __init__(self, renderer: CyclesRenderer, scene: SceneSpec, pf: np.ndarray, pr: np.ndarray):
-        self.renderer, self.scene, self.pf, self.pr = renderer, scene, pf, pr
+    def __init__(self, renderer: CyclesRenderer, scene: SceneSpec, pf: np.ndarray, pr: np.ndarray,
+                 lens: dict | None = None):
+        self.renderer, self.scene, self.pf, self.pr, self.lens = renderer, scene, pf, pr, lens
         self.proc: subprocess.Popen | None = None
         self.dir: Path | None = None
         self.scratch: Path | None = None
@@ -489,6 +520,7 @@ class _Worker:
             "seed": int(self.scene.seed),
             "animated_seed": r.animated_seed,
             "caustics": r.caustics,
+            "lens": self.lens,
             "scratch": str(self.scratch),
         }
         (self.dir / "job.json").write_text(json.dumps(job))
