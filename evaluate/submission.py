@@ -157,18 +157,10 @@ def _score_subsets(bench: bench_format.Bench, pred: Path, method: str, work: Pat
 
 
 def scorer_of(bench: bench_format.Bench) -> dict[str, Any]:
-    """The scorer settings to use on a build: the shipped definition's when it describes the
-    same clips, else the build's own. The definition hash leaves the scorer out, so a build
-    made before a new metric suite is still that version's build and is scored with it."""
+    """The scorer settings to use on a build (see :func:`simulate.bench.definition.scorer_of`)."""
     from simulate.bench import definition
 
-    try:
-        shipped, _ = definition.load(bench.version)
-    except VoidError:  # a version this install does not ship (a derived definition)
-        return bench.info["definition"]["scorer"]
-    if bench_format.definition_hash(shipped) == bench.definition_hash:
-        return shipped["scorer"]
-    return bench.info["definition"]["scorer"]
+    return definition.scorer_of(bench)
 
 
 def score_submission(config: BenchScoreConfig) -> int:

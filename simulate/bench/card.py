@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from simulate import families as family_registry
+from simulate.bench import definition
 from void import bench_format
 
 QUADMASK_ROWS = (
@@ -88,7 +89,7 @@ def render(bench: bench_format.Bench) -> str:
 {defn.get('description', '')}
 {partial}
 - definition hash: `{bench.definition_hash}`
-- renderer: {bench.info['renderer']}; generator version {defn['generator']['version']}; scorer suite {defn['scorer']['suite_version']}
+- renderer: {bench.info['renderer']}; generator version {defn['generator']['version']}; scorer suite {definition.scorer_of(bench)['suite_version']}
 - size: {w}x{h} pixels at {defn['fps']} fps; {subsets}
 - this folder: {total} clips, {size / 1e6:.1f} MB
 - licence: {defn.get('licence', 'see the repository')}

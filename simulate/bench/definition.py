@@ -95,3 +95,17 @@ def reference(data: dict[str, Any], source: Path, renderer: str) -> tuple[dict[s
         )
     path = source.parent / name
     return bench_format.read_checksums(path), f"reference checksums: {path.name}"
+
+
+def scorer_of(bench: bench_format.Bench) -> dict[str, Any]:
+    """The scorer settings of a build: the shipped definition's when it describes the same
+    clips, else the build's own. The definition hash leaves the scorer out, so a build made
+    before a newer metric suite is still that version's build, and is scored (and described on
+    its card) with the suite this install ships."""
+    try:
+        shipped, _ = load(bench.version)
+    except BenchError:  # a version this install does not ship (a derived definition)
+        return bench.info["definition"]["scorer"]
+    if bench_format.definition_hash(shipped) == bench.definition_hash:
+        return shipped["scorer"]
+    return bench.info["definition"]["scorer"]
