@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 
+from simulate.rotation import quat_matrix
 from simulate.scene import SceneSpec
 
 LIGHTS_STREAM = 0x119B7  # spawn key of the lights' own random stream (from the sample seed)
@@ -48,8 +49,8 @@ def _walls(scene: SceneSpec) -> list:
 
 def _yaw_axis(obj) -> np.ndarray:
     """The wall box's long axis (its body x) in the world, horizontal."""
-    x, y, z, w = obj.orientation
-    return np.array([1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 0.0])
+    axis = quat_matrix(obj.orientation)[:, 0]
+    return np.array([axis[0], axis[1], 0.0])
 
 
 def window(scene: SceneSpec) -> dict | None:

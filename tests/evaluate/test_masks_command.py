@@ -49,8 +49,10 @@ def test_command_output_is_the_prediction(toy_dataset, tmp_path):
     ],
 )
 def test_bad_output_is_refused_naming_the_clip(toy_dataset, tmp_path, extra, error, needle):
+    # 1 s for the tool that sleeps; the others get time to start Python on a loaded machine
+    timeout = 1.0 if "--sleep" in extra else 120.0
     with pytest.raises(error) as err:
-        _run(toy_dataset, tmp_path / "pred", _cmd(*extra), timeout_s=1.0)
+        _run(toy_dataset, tmp_path / "pred", _cmd(*extra), timeout_s=timeout)
     assert needle in str(err.value) and "toy_0000" in str(err.value)
     assert not formats.prediction_path(tmp_path / "pred", "tool", "toy_0000").exists()
 
