@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulate.render import blender_optics, blender_scene
+from simulate.render import blender_motion, blender_optics, blender_scene
 from simulate.scene import SceneSpec
 from void import deps
 
@@ -109,7 +109,7 @@ class Session:
         layer.use_pass_object_index = True
         if self.lens:
             # The footage look's lens: the beauty pass opens the aperture and the shutter
-            # (_use_pass), keyed per frame by blender_scene.set_motion; keys interpolate
+            # (_use_pass), keyed per frame by blender_motion.set_motion; keys interpolate
             # linearly and the camera turns by quaternions.
             self.bpy.context.preferences.edit.keyframe_new_interpolation_type = "LINEAR"
             self.bs.camera.rotation_mode = "QUATERNION"
@@ -159,7 +159,7 @@ class Session:
             blender_scene.set_lamps(bs, False)  # lamp light is an analytic channel
             sc.render.use_motion_blur = False  # sharp, at the shutter's middle, through a pinhole
             bs.camera.data.dof.use_dof = False
-            blender_scene.clear_motion(bs)
+            blender_motion.clear_motion(bs)
             cy.use_denoising = False
             cy.device = "CPU"
             cy.use_light_tree = False  # one sun: nothing to choose, and 30 % faster
@@ -178,8 +178,8 @@ class Session:
         blender_scene.set_poses(self.bs, poses[frame], set() if view == "full" else removed)
         blender_scene.set_camera(self.bs, self.spec, frame)
         if self.lens and kind == "beauty":
-            blender_scene.set_focus(self.bs, self.spec, frame)
-            blender_scene.set_motion(self.bs, self.spec, poses, frame, float(self.lens["shutter_frames"]))
+            blender_motion.set_focus(self.bs, self.spec, frame)
+            blender_motion.set_motion(self.bs, self.spec, poses, frame, float(self.lens["shutter_frames"]))
 
     # -------------------------------------------------------------------- render
     def render(self, cmd: dict) -> dict:
