@@ -124,6 +124,32 @@ def bundle_head(bench: bench_format.Bench, task: str, card: dict[str, Any], clip
         "clips": {c: bench.clips()[c].family() for c in sorted(clips)},
     }
 
+def bundle_scores(suite: dict[str, int], frames: int, score_s: float, summaries: dict, table) -> dict[str, Any]:
+    """The bundle fields that hold the scores (both tracks): when, with which suite, on what
+    machine, and the per-clip rows (NaN written as null)."""
+    return {
+        "scored": {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "void_bench": __version__,
+            **suite,
+            "frames": frames,
+            "score_s": round(score_s, 3),
+            "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs",
+        },
+        "summaries": summaries,
+        "rows": {"columns": list(table.columns), "data": table.astype(object).where(table.notna(), None).values.tolist()},
+    }
+
+
+def report_scored(command: str, method: str, bench: bench_format.Bench, clips: int, frames: int, score_s: float,
+                  out: Path, total_s: float) -> None:
+    print(
+        f"{command}: {method} on {bench.version} ({clips} clips, {frames} frames) scored in {score_s:.1f} s "
+        f"({frames / score_s:.1f} frames/s), bundle {out} ({out.stat().st_size / 1e6:.2f} MB) in {total_s:.1f} s",
+        file=sys.stderr,
+    )
+
+
 
 def _preview_task(args: tuple[str, str, float]) -> str:
     src, dst, fps = args
@@ -207,23 +233,9 @@ def score_submission(config: BenchScoreConfig) -> int:
         # 5. one bundle file
         data = {
             **bundle_head(bench, "removal", card, expected),
-            "scored": {
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "void_bench": __version__,
-                "suite_version": SUITE_VERSION,
-                "frames": frames,
-                "score_s": round(score_s, 3),
-                "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs",
-            },
-            "summaries": summaries,
-            "rows": {"columns": list(COLUMNS), "data": table.astype(object).where(table.notna(), None).values.tolist()},
+            **bundle_scores({"suite_version": SUITE_VERSION}, frames, score_s, summaries, table),
         }
         bundle.write_bundle(out, data, previews)
-    total = time.perf_counter() - start
-    print(
-        f"bench score: {method} on {bench.version} ({len(expected)} clips, {frames} frames) scored in {score_s:.1f} s "
-        f"({frames / score_s:.1f} frames/s), bundle {out} ({out.stat().st_size / 1e6:.2f} MB) in {total:.1f} s",
-        file=sys.stderr,
-    )
+    report_scored("bench score", method, bench, len(expected), frames, score_s, out, time.perf_counter() - start)
     return 0
 

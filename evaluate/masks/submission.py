@@ -20,12 +20,9 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from pathlib import Path
 
 from evaluate import bundle
@@ -33,8 +30,8 @@ from evaluate.config import BenchScoreConfig, EvaluateConfig
 from evaluate.masks import metrics
 from evaluate.masks.task import MaskTaskError, load_prediction
 from evaluate.results import COLUMNS, RESULTS_PARQUET, SUMMARY_JSON
-from evaluate.submission import SubmissionError, bundle_head, link_submission, read_card, refuse_problems, stray_videos
-from void import __version__, bench_format
+from evaluate.submission import SubmissionError, bundle_head, bundle_scores, link_submission, read_card, refuse_problems, report_scored, stray_videos
+from void import bench_format
 from void.formats import SampleRef
 
 TASK = "masks"
@@ -112,22 +109,8 @@ def score_mask_submission(config: BenchScoreConfig) -> int:
         frames = sum(t for t, _h, _w in expected.values())
         data = {
             **bundle_head(bench, TASK, card, expected),
-            "scored": {
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "void_bench": __version__,
-                "mask_suite_version": metrics.SUITE_VERSION,
-                "frames": frames,
-                "score_s": round(score_s, 3),
-                "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPUs",
-            },
-            "summaries": summaries,
-            "rows": {"columns": list(COLUMNS), "data": table.astype(object).where(table.notna(), None).values.tolist()},
+            **bundle_scores({"mask_suite_version": metrics.SUITE_VERSION}, frames, score_s, summaries, table),
         }
         bundle.write_bundle(out, data, {})
-    total = time.perf_counter() - start
-    print(
-        f"bench score --task masks: {method} on {bench.version} ({len(expected)} clips, {frames} frames) scored in "
-        f"{score_s:.1f} s ({frames / score_s:.1f} frames/s), bundle {out} ({out.stat().st_size / 1e6:.2f} MB) in {total:.1f} s",
-        file=sys.stderr,
-    )
+    report_scored("bench score --task masks", method, bench, len(expected), frames, score_s, out, time.perf_counter() - start)
     return 0
