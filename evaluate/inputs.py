@@ -92,14 +92,15 @@ def load_ground_truth(
     return removed, hidden, mask
 
 
-def check_prediction(path: Path, expected: Shape, *, resize: bool) -> str | None:
-    """What is wrong with one prediction file (``None``: scoreable). Decodes the stream."""
+def check_prediction(path: Path, expected: Shape, *, resize: bool, decode: bool = True) -> str | None:
+    """What is wrong with one prediction file (``None``: scoreable). Decodes the stream unless
+    ``decode`` is off (then the packets are counted: the scoring decode finds the rest)."""
     if not path.is_file():
         return "missing"
     if path.stat().st_size == 0:
         return "empty file"
     try:
-        info = video.video_info(path)
+        info = video.video_info(path, decode=decode)
     except video.VideoError as exc:
         return f"corrupt or unreadable video ({_ffmpeg_reason(str(exc))})"
     if info.num_frames == 0:

@@ -28,7 +28,7 @@ from evaluate import inputs, results
 from evaluate.config import EvaluateConfig
 from evaluate.metrics import lpips as lpips_metric
 from evaluate.metrics.registry import SUITE_VERSION, score_video
-from void import formats
+from void import formats, video
 from void.errors import VoidError
 from void.executors import run_tasks
 
@@ -73,6 +73,7 @@ def score_sample(task: ScoreTask) -> dict[str, Any]:
         # One OpenCV thread per worker: the pool already uses every core, and oversubscribed
         # threads only add switching.
         cv2.setNumThreads(1)
+        video.set_decode_threads(1)
     ref = formats.SampleRef(Path(task.sample_dir), task.sample_id)
     try:
         removed, hidden, mask = inputs.load_ground_truth(ref, task.expected, strict_mask=task.strict_mask)

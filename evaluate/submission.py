@@ -73,7 +73,9 @@ def check_videos(bench: bench_format.Bench, pred: Path, workers: int) -> tuple[d
     expected = {c: inputs.ground_truth_shape(ref) for c, ref in clips.items()}
     paths = {c: pred / f"{c}.mp4" for c in clips}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # each check runs ffmpeg
-        found = dict(zip(paths, pool.map(lambda c: inputs.check_prediction(paths[c], expected[c], resize=False), paths)))
+        # Packets are counted, not decoded: scoring decodes every video next, and a stream that
+        # breaks there is refused just the same (runner.finish), without a second full decode.
+        found = dict(zip(paths, pool.map(lambda c: inputs.check_prediction(paths[c], expected[c], resize=False, decode=False), paths)))
     problems = [f"{paths[c]}: {msg}" + (" (every clip needs a video)" if msg == "missing" else "") for c, msg in found.items() if msg]
     return expected, problems + stray_videos(bench, pred, clips)
 

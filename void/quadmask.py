@@ -65,8 +65,15 @@ def quantize(mask: np.ndarray) -> np.ndarray:
 def invalid_values(mask: np.ndarray) -> list[int]:
     """The values present in ``mask`` that are not one of the four."""
     mask = np.asarray(mask)
-    # a histogram finds the values of a uint8 video many times faster than sorting it
-    present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256)) if mask.dtype == np.uint8 else np.unique(mask)
+    # a histogram finds the values of a uint8 video many times faster than sorting it;
+    # OpenCV's counts 8-bit values without numpy's widening to 64-bit indices first
+    if mask.dtype == np.uint8 and mask.size:
+        import cv2
+
+        flat = np.ascontiguousarray(mask).reshape(-1, mask.shape[-1] if mask.ndim > 1 else mask.size)
+        present = np.flatnonzero(cv2.calcHist([flat], [0], None, [256], [0, 256]).ravel())
+    else:
+        present = np.unique(mask)
     return [int(v) for v in present if int(v) not in VALUES]
 
 

@@ -97,6 +97,39 @@ def squared_error(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     return total.reshape(pred.shape[:-1]).astype(np.float64)
 
 
+def masked_sse(pred: np.ndarray, target: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Sum of squared differences over all channels of the pixels where ``where`` is true
+    (every pixel when ``None``), pooled over the frames of ``(T, H, W, C)`` uint8 videos.
+
+    OpenCV's L2-squared norm of a difference adds the squares of 8-bit differences in integers
+    and returns a double, so the sum is exact (any order gives the same number) and matches
+    :func:`squared_error` summed over the same pixels; it needs no per-pixel temporaries, so
+    it is several times faster at 672x384.
+    """
+    import cv2
+
+    pred, target = np.asarray(pred), np.asarray(target)
+    if pred.dtype != np.uint8 or target.dtype != np.uint8:
+        se = squared_error(pred, target)
+        return float(se.sum() if where is None else se[where].sum())
+    total = 0.0
+    for t in range(pred.shape[0]):
+        if where is None:
+            total += cv2.norm(pred[t], target[t], cv2.NORM_L2SQR)
+        elif where[t].any():
+            total += cv2.norm(pred[t], target[t], cv2.NORM_L2SQR, where[t].view(np.uint8))
+    return total
+
+
+def region_sse(pred: np.ndarray, target: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Summed squared errors per region, ordered as :data:`REGION_NAMES`: the same numbers as
+    ``region_sums(squared_error(pred, target), labels)``, computed by :func:`masked_sse`
+    (``keep``, usually most of the frame, as the rest of ``all``: exact in integers)."""
+    everything = masked_sse(pred, target)
+    parts = [masked_sse(pred, target, labels == i) for i in range(len(_PARTS) - 1)]
+    return np.array([everything, *parts, everything - sum(parts)], dtype=np.float64)
+
+
 class PooledPSNR:
     """PSNR per region from squared errors pooled over every frame and clip given to it."""
 
@@ -109,7 +142,7 @@ class PooledPSNR:
 
     def update(self, pred: np.ndarray, target: np.ndarray, mask: np.ndarray, labels: np.ndarray | None = None) -> None:
         labels = region_labels(mask) if labels is None else labels
-        self.sse += region_sums(squared_error(pred, target), labels)
+        self.sse += region_sse(pred, target, labels)
         self.count += region_counts(labels) * pred.shape[-1]
 
     def compute(self) -> dict[str, float]:

@@ -45,6 +45,19 @@ class VideoInfo:
     num_frames: int  # decoded frame count
 
 
+_DECODE_THREADS: int | None = None  # None: ffmpeg's choice (one per core)
+
+
+def set_decode_threads(threads: int | None) -> None:
+    """Threads of each ffmpeg decode from now on in this process (``None``: ffmpeg's choice).
+
+    A pool whose workers already use every core sets 1: frame threads then only add
+    switching (about 5% of the CPU a lossless 672x384 decode takes).
+    """
+    global _DECODE_THREADS
+    _DECODE_THREADS = threads
+
+
 def _ffmpeg():
     import imageio_ffmpeg  # light, but keep `import void` free of subprocess set-up
 
@@ -52,31 +65,89 @@ def _ffmpeg():
 
 
 def _read(path: str | os.PathLike, pix_fmt: str, channels: int) -> tuple[np.ndarray, float]:
+    """Decode every frame with the ffmpeg binary into one ``(T, H, W[, C])`` uint8 array.
+
+    Frames are read from the pipe straight into their rows of the array (at 672x384 the
+    per-frame byte strings and the stacking of them cost a tenth of the scorer's time). Size,
+    frame rate and duration come from the header ffmpeg writes to stderr before the first
+    frame; stderr goes to a temporary file so that no pipe can fill up and stall the decoder.
+    """
+    import subprocess
+    import tempfile
+
+    from imageio_ffmpeg._parsing import parse_ffmpeg_header  # the parser read_frames uses
+
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"{path}: no such video file")
     if path.stat().st_size == 0:
         raise VideoError(f"{path}: empty file")
-    ffmpeg = _ffmpeg()
+    threads = [] if _DECODE_THREADS is None else ["-threads", str(_DECODE_THREADS)]
+    cmd = [_ffmpeg().get_ffmpeg_exe(), "-hide_banner", "-nostdin", *threads, "-i", str(path),
+           "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
+
+    def failure(log, exc: Exception | None = None) -> VideoError:
+        log.seek(0)
+        lines = [ln.strip() for ln in log.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        return VideoError(f"{path}: corrupt or unreadable video ({lines[-1] if lines else type(exc).__name__})")
+
+    with tempfile.TemporaryFile() as log:
+        try:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
+        except OSError as exc:
+            raise VideoError(f"{path}: corrupt or unreadable video (cannot start ffmpeg: {exc})") from exc
+        with proc.stdout as out:
+            try:
+                if not out.peek(1):  # no frame at all: the log says why
+                    proc.wait()
+                    log.seek(0)
+                    if parse_header_or_none(log.read(), parse_ffmpeg_header) is None:
+                        raise failure(log)
+                    raise VideoError(f"{path}: corrupt or truncated video (no frames decoded)")
+                log.seek(0)
+                meta = parse_ffmpeg_header(log.read().decode("utf-8", "replace"))
+                width, height = meta["size"]
+                fps = float(meta.get("fps") or 0.0)
+            except VideoError:
+                proc.kill()
+                raise
+            except (RuntimeError, ValueError, KeyError, IndexError, TypeError) as exc:
+                proc.kill()
+                raise failure(log, exc) from exc
+            frame_bytes = width * height * channels
+            # the header's duration gives the frame count; grow if it was short
+            estimate = int(round(float(meta.get("duration") or 0.0) * fps)) + 2
+            frames = np.empty((max(estimate, 8), frame_bytes), dtype=np.uint8)
+            n = 0
+            while True:
+                if n == len(frames):
+                    frames = np.concatenate([frames, np.empty_like(frames)])
+                row = memoryview(frames[n])
+                got = 0
+                while got < frame_bytes:
+                    k = out.readinto(row[got:])
+                    if not k:
+                        break
+                    got += k
+                if got == 0:
+                    break
+                if got < frame_bytes:
+                    proc.wait()
+                    raise VideoError(f"{path}: truncated frame {n}")
+                n += 1
+        proc.wait()
+    capacity, frames = len(frames), frames[:n]
+    if n * 2 < capacity:  # a far too long estimate: do not keep the slack alive
+        frames = frames.copy()
+    return frames.reshape((n, height, width) + ((channels,) if channels > 1 else ())), fps
+
+
+def parse_header_or_none(text: bytes, parse) -> dict | None:
+    """ffmpeg's header parsed, or ``None`` when the log has none (the input did not open)."""
     try:
-        reader = ffmpeg.read_frames(str(path), pix_fmt=pix_fmt, bpp=channels)
-        meta = next(reader)
-        width, height = meta["size"]
-        frame_bytes = width * height * channels
-        frames = []
-        for buf in reader:
-            if len(buf) != frame_bytes:
-                raise VideoError(f"{path}: truncated frame {len(frames)}")
-            frames.append(np.frombuffer(buf, dtype=np.uint8))
-    except VideoError:
-        raise
-    except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise VideoError(f"{path}: corrupt or unreadable video ({first})") from exc
-    if not frames:
-        raise VideoError(f"{path}: corrupt or truncated video (no frames decoded)")
-    shape = (len(frames), height, width) + ((channels,) if channels > 1 else ())
-    return np.stack(frames).reshape(shape), float(meta.get("fps") or 0.0)
+        return parse(text.decode("utf-8", "replace"))
+    except (RuntimeError, ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 def read_video(path: str | os.PathLike) -> np.ndarray:
@@ -104,21 +175,35 @@ def read_mask(path: str | os.PathLike, *, strict: bool = False) -> np.ndarray:
     return quadmask.quantize(raw)
 
 
-def video_info(path: str | os.PathLike) -> VideoInfo:
-    """Size, frame rate and decoded frame count (decodes the stream: exact, not estimated)."""
+def video_info(path: str | os.PathLike, *, decode: bool = True) -> VideoInfo:
+    """Size, frame rate and frame count.
+
+    One ffmpeg run prints both the header and the count. With ``decode`` (the default) every
+    frame is decoded, so the count is exact and a broken stream fails here; without it the
+    packets are only counted (no decoding: for a quick check before the frames are decoded
+    anyway, as ``void bench score`` does).
+    """
+    import re
+    import subprocess
+
+    from imageio_ffmpeg._parsing import parse_ffmpeg_header
+
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"{path}: no such video file")
-    ffmpeg = _ffmpeg()
+    cmd = [_ffmpeg().get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path),
+           "-map", "0:v:0", *(["-vf", "null"] if decode else ["-c", "copy"]), "-f", "null", "-"]
     try:
-        reader = ffmpeg.read_frames(str(path), pix_fmt="gray", bpp=1)
-        meta = next(reader)
-        reader.close()
-        nframes, _ = ffmpeg.count_frames_and_secs(str(path))
-    except (RuntimeError, OSError, StopIteration, KeyError) as exc:
-        raise VideoError(f"{path}: corrupt or unreadable video ({exc})") from exc
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    except OSError as exc:
+        raise VideoError(f"{path}: corrupt or unreadable video (cannot start ffmpeg: {exc})") from exc
+    text = done.stderr.decode("utf-8", "replace")
+    meta = parse_header_or_none(done.stderr, parse_ffmpeg_header)
+    counts = re.findall(r"frame=\s*(\d+)", text)
+    if done.returncode != 0 or meta is None or not counts:
+        raise VideoError(f"{path}: corrupt or unreadable video ({text.strip() or f'ffmpeg exit {done.returncode}'})")
     width, height = meta["size"]
-    return VideoInfo(int(width), int(height), float(meta.get("fps") or 0.0), int(nframes))
+    return VideoInfo(int(width), int(height), float(meta.get("fps") or 0.0), int(counts[-1]))
 
 
 def _check_frames(frames: np.ndarray, path: Path, gray: bool) -> np.ndarray:

@@ -54,13 +54,15 @@ def ssim_map(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     c2 = (SSIM_K2 * DATA_RANGE) ** 2
 
     def blur(img: np.ndarray) -> np.ndarray:
-        return cv2.sepFilter2D(img, -1, kernel, kernel, borderType=cv2.BORDER_REFLECT_101)
+        # float32 out of 8-bit or float32 in: the same numbers (8-bit values are exact in
+        # float32), without a float copy of each frame for the means
+        return cv2.sepFilter2D(img, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT_101)
 
     out = np.empty(pred.shape[:3], dtype=np.float32)
     for t in range(pred.shape[0]):
+        mx, my = blur(pred[t]), blur(target[t])
         x = pred[t].astype(np.float32)
         y = target[t].astype(np.float32)
-        mx, my = blur(x), blur(y)
         mxx, myy, mxy = mx * mx, my * my, mx * my
         # Variances are clamped at 0 as torchmetrics does: float32 cancellation can dip below.
         vx = np.maximum(blur(x * x) - mxx, 0.0)

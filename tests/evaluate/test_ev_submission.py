@@ -87,3 +87,18 @@ def test_missing_card_and_unfinished_bench_are_refused(bench, submission, tmp_pa
     (half / bench_format.CHECKSUMS).unlink()
     with pytest.raises(bench_format.BenchError, match="checksums.sha256: missing"):
         _score(half, submission, tmp_path / "x.zip")
+
+
+def test_cut_and_garbled_videos_are_refused_and_no_bundle_is_written(bench, submission, tmp_path):
+    # the quick check counts packets without decoding them; a cut or garbled file is still
+    # refused naming it, and no bundle is written
+    cut = submission / "main" / f"000000_{FAMILIES[0]}.mp4"
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # faststart: the index is whole, the frames are not
+    with pytest.raises(SubmissionError) as err:
+        _score(bench, submission, tmp_path / "x.zip")
+    assert f"{cut}: " in str(err.value) and "1 problem(s)" in str(err.value)
+    cut.write_bytes(b"\0" * 64 + data[64:])  # no container header: nothing decodes
+    with pytest.raises(SubmissionError, match="corrupt or unreadable video"):
+        _score(bench, submission, tmp_path / "x.zip")
+    assert not (tmp_path / "x.zip").exists()

@@ -72,3 +72,19 @@ def test_tensor_conversion_round_trip():
     assert tuple(t.shape) == (3, 3, 8, 10)
     assert float(t.min()) >= -1 and float(t.max()) <= 1
     assert np.array_equal(video.from_tensor(t), rgb)
+
+
+def test_reader_returns_every_frame_writable_and_counts_agree(tmp_path):
+    # frames are read straight into one array: the count, the order and the last frame must
+    # survive (a header whose duration under- or over-states the length included)
+    rgb = np.random.default_rng(2).integers(0, 256, (23, 18, 26, 3), dtype=np.uint8)
+    video.write_video(tmp_path / "x.mkv", rgb, 12, codec="lossless")
+    got = video.read_video(tmp_path / "x.mkv")
+    assert np.array_equal(got, rgb) and got.flags.writeable and got.flags.c_contiguous
+    got[0, 0, 0] = 1  # callers may write into what they read
+    decoded, counted = video.video_info(tmp_path / "x.mkv"), video.video_info(tmp_path / "x.mkv", decode=False)
+    assert decoded == counted == video.VideoInfo(26, 18, 12.0, 23)
+    (tmp_path / "bad.mkv").write_bytes(b"\1" * 4000)
+    for read in (video.read_video, video.video_info):
+        with pytest.raises(video.VideoError, match="bad.mkv: corrupt or unreadable video"):
+            read(tmp_path / "bad.mkv")
