@@ -33,10 +33,11 @@ def tiny_definition(path: Path, **overrides) -> Path:
     return path
 
 
-def build_tiny_bench(out: Path, definition: Path, *, workers: int = 1, limit: int = 1) -> Path:
+def build_tiny_bench(out: Path, definition: Path, *, workers: int = 1, limit: int = 1, executor: str = "local") -> Path:
     from simulate.bench import BenchBuildConfig, build
 
-    assert build(BenchBuildConfig(out=str(out), limit=limit, workers=workers, definition_file=str(definition), progress=False)) == 0
+    config = BenchBuildConfig(out=str(out), limit=limit, workers=workers, executor=executor, definition_file=str(definition), progress=False)
+    assert build(config) == 0
     return out
 
 

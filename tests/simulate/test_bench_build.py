@@ -43,6 +43,13 @@ def test_one_and_two_workers_build_identical_checksums_that_verify(built, capsys
     assert "no reference checksums are shipped" in out or "not a version this install ships" in out
 
 
+def test_a_ray_build_has_the_same_checksums(built, defn, tmp_path):
+    pytest.importorskip("ray")
+    ray_built = build_tiny_bench(tmp_path / "ray", defn, workers=2, executor="ray")
+    assert (ray_built / bench_format.CHECKSUMS).read_text() == (built[0] / bench_format.CHECKSUMS).read_text()
+    assert verify(BenchVerifyConfig(dir=str(ray_built), progress=False)) == 0
+
+
 def test_card_and_bench_json(built):
     one = built[0]
     info = json.loads((one / bench_format.BENCH_JSON).read_text())
