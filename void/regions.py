@@ -53,8 +53,11 @@ def region_sums(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 def region_counts(labels: np.ndarray) -> np.ndarray:
     """Pixel counts per region, ordered as :data:`REGION_NAMES`."""
-    parts = np.bincount(labels.ravel(), minlength=len(_PARTS)).astype(np.float64)
-    return np.concatenate([[parts.sum()], parts[: len(_PARTS)]])
+    flat = np.asarray(labels).reshape(-1)
+    # counting compares per region: no widening of every label to a 64-bit index first
+    counts = [np.count_nonzero(flat == i) for i in range(len(_PARTS) - 1)]
+    parts = np.array([*counts, flat.size - sum(counts)], dtype=np.float64)
+    return np.concatenate([[parts.sum()], parts])
 
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
