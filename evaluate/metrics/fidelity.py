@@ -59,15 +59,21 @@ def ssim_map(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
         return cv2.sepFilter2D(img, cv2.CV_32F, kernel, kernel, borderType=cv2.BORDER_REFLECT_101)
 
     out = np.empty(pred.shape[:3], dtype=np.float32)
+    eight_bit = pred.dtype == np.uint8 and target.dtype == np.uint8
     for t in range(pred.shape[0]):
-        mx, my = blur(pred[t]), blur(target[t])
-        x = pred[t].astype(np.float32)
-        y = target[t].astype(np.float32)
+        x, y = pred[t], target[t]
+        if not eight_bit:
+            x, y = x.astype(np.float32), y.astype(np.float32)
+        mx, my = blur(x), blur(y)
+        if eight_bit:  # products of 8-bit values are exact in float32: no float copies first
+            xx, yy, xy = (cv2.multiply(a, b, dtype=cv2.CV_32F) for a, b in ((x, x), (y, y), (x, y)))
+        else:
+            xx, yy, xy = x * x, y * y, x * y
         mxx, myy, mxy = mx * mx, my * my, mx * my
         # Variances are clamped at 0 as torchmetrics does: float32 cancellation can dip below.
-        vx = np.maximum(blur(x * x) - mxx, 0.0)
-        vy = np.maximum(blur(y * y) - myy, 0.0)
-        cov = blur(x * y) - mxy
+        vx = np.maximum(blur(xx) - mxx, 0.0)
+        vy = np.maximum(blur(yy) - myy, 0.0)
+        cov = blur(xy) - mxy
         # s = ((2 mxy + c1)(2 cov + c2)) / ((mxx + myy + c1)(vx + vy + c2)), the same float32
         # operations in the same order, done in place (no temporary per step).
         num = np.multiply(mxy, 2.0, out=mxy)

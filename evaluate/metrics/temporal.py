@@ -88,21 +88,25 @@ def valid_mask(backward: np.ndarray, forward: np.ndarray, grid=None) -> np.ndarr
     return inside & (lx * lx + ly * ly <= bound)
 
 
-def pair_error(prev: np.ndarray, nxt: np.ndarray, dis=None, gray: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, int]:
-    """Sum of squared warping differences over valid pixels (and channels), and their count."""
+def pair_error(prev: np.ndarray, nxt: np.ndarray, dis=None, gray: tuple[np.ndarray, np.ndarray] | None = None,
+               floats: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, int]:
+    """Sum of squared warping differences over valid pixels (and channels), and their count.
+    ``gray`` and ``floats`` are the frames' gray and float32 copies when the caller has them
+    (a stream of frames makes each once, not once per pair)."""
     import cv2
 
     dis = dis or _dis()
     g_prev, g_next = gray if gray is not None else (to_gray(prev), to_gray(nxt))
+    f_prev, f_next = floats if floats is not None else (prev.astype(np.float32), nxt.astype(np.float32))
     backward = optical_flow(g_next, g_prev, dis)
     forward = optical_flow(g_prev, g_next, dis)
     grid = _sample_grid(backward)
     valid = valid_mask(backward, forward, grid)
-    warped = cv2.remap(prev.astype(np.float32), grid[2], grid[3], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    warped = cv2.remap(f_prev, grid[2], grid[3], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     # OpenCV's whole-frame passes, then one masked sum: gathering the valid pixels of each
     # channel first costs more than the flow itself at ULTRAFAST. A pixel's squares and their
     # sum over the channels are float32 (exact to about 1e-7), the sum over pixels float64.
-    diff = cv2.subtract(nxt.astype(np.float32), warped)
+    diff = cv2.subtract(f_next, warped)
     per_pixel = cv2.transform(cv2.multiply(diff, diff), _CHANNEL_SUM)
     return float(per_pixel[valid].sum(dtype=np.float64)), int(np.count_nonzero(valid)) * nxt.shape[-1]
 
@@ -146,6 +150,7 @@ class WarpError(Metric):
         self.count = 0
         self._last: np.ndarray | None = None
         self._last_gray: np.ndarray | None = None
+        self._last_float: np.ndarray | None = None
         self._dis = None
 
     def update(self, video: np.ndarray) -> None:
@@ -154,12 +159,12 @@ class WarpError(Metric):
         if self._dis is None:
             self._dis = _dis(self.preset)
         for frame in video:
-            gray = to_gray(frame)
+            gray, flt = to_gray(frame), frame.astype(np.float32)
             if self._last is not None:
-                sse, n = pair_error(self._last, frame, self._dis, (self._last_gray, gray))
+                sse, n = pair_error(self._last, frame, self._dis, (self._last_gray, gray), (self._last_float, flt))
                 self.sse += sse
                 self.count += n
-            self._last, self._last_gray = frame, gray
+            self._last, self._last_gray, self._last_float = frame, gray, flt
 
     def compute(self) -> dict[str, float]:
         value = float(np.sqrt(self.sse / self.count)) if self.count else float("nan")
