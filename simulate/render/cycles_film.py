@@ -2,8 +2,8 @@
 
 A denoised path-traced frame is cleaner and flatter than anything a camera records: flat
 walls come out without any fine texture, and the indoor lights leave few real shadows (the
-footage look's Cycles frames had a median luma of about 0.56 where VOID's real clips have
-0.38-0.42, see docs/look.md). What a camera adds, applied here to every view identically:
+footage look's Cycles frames had a median luma of 0.62 where VOID's real clips have 0.40,
+``benchmarks/realism.py``, docs/look.md). What a camera adds, applied to every view alike:
 
 * **tone curve**: ``out = in ** tone_gamma`` on sRGB values in [0, 1] (a toe that deepens
   the shadows and mid-tones and leaves highlights where they were);
