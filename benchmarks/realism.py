@@ -15,6 +15,13 @@ BigBen and ``tests/data/footage`` moving_ball, a downscaled copy of the 4K origi
 * saturation: ``(max - min) / max`` of RGB;
 * frame-to-frame change: ``|luma(t) - luma(t-1)|``, log-spaced bins.
 
+Columns, each look at its default settings: ``raster plain``, ``raster footage``, ``cycles
+plain`` (not denoised), ``cycles plain denoised`` (like for like with the footage look, which
+Cycles denoises), ``cycles footage no film`` (the footage look without the camera's tone curve
+and grain, ``--no-film``) and ``cycles footage`` (the default, with them). The last two come
+from one render: the film is a post effect (``simulate.render.cycles_film``), applied here to
+the lossless copy of the ``--no-film`` render and encoded as the dataset writer does.
+
 Every frame is first resized (box filter) to ``--analysis-height`` pixels tall, keeping its
 aspect ratio, so gradients mean the same thing at every source size. Histograms are pooled
 over all frames of all clips of a set; the number per statistic is the Jensen-Shannon
@@ -108,23 +115,38 @@ def footage(height: int, paths=FOOTAGE) -> Pooled:
 
 
 def generated(renderer: str, look: str, samples: int, resolution: tuple[int, int], frames: int, spp: int,
-              workdir: Path, height: int, denoiser: bool | None = None) -> tuple[Pooled, int, bool]:
-    """Pooled statistics of a fresh dataset's input videos, its rejected draws, and whether
-    Cycles denoised it (``denoiser`` None: the look's default)."""
+              workdir: Path, height: int, denoiser: bool | None = None,
+              film: bool = True, film_after: bool = False) -> tuple[Pooled, int, bool, Pooled | None]:
+    """Pooled statistics of a fresh dataset's input videos, its rejected draws, whether
+    Cycles denoised it (``denoiser`` None: the look's default), and with ``film_after`` (Cycles'
+    footage look made with ``film=False``) the statistics of the same renders with the film added
+    (``simulate.render.cycles_film`` on the lossless copy, encoded as the dataset writer
+    does: the bytes the default settings would have written), so both come from one render."""
     from simulate.config import SimulateConfig
     from simulate.generate import generate
+    from simulate.render import cycles_film
     from void import formats, video
 
-    out = workdir / f"{renderer}-{look}"
+    out = workdir / f"{renderer}-{look}{'' if denoiser is None else ('-denoised' if denoiser else '-noisy')}"
     config = SimulateConfig(out=str(out), num_samples=samples, resolution=resolution, frames=frames, fps=12,
-                            renderer=renderer, look=look, spp=spp, denoiser=denoiser, progress=False, seed=7)
+                            renderer=renderer, look=look, spp=spp, denoiser=denoiser, film=film, progress=False,
+                            seed=7)
     generate(config)
     denoised = renderer == "cycles" and bool(config.denoiser)
+    filmed = Pooled() if film_after else None
     pooled = Pooled()
     header = json.loads((out / formats.HEADER).read_text())
     for entry in header["samples"]:
-        pooled.add(video.read_video(out / entry["sample_id"] / formats.RGB_FULL), height)
-    return pooled, int(header["counts"]["rejected_draws"]), denoised
+        sample = out / entry["sample_id"]
+        pooled.add(video.read_video(sample / formats.RGB_FULL), height)
+        if filmed is not None:
+            seed = json.loads((sample / formats.METADATA).read_text())["seed"]
+            frames_ = cycles_film.develop([video.read_video(sample / formats.LOSSLESS["full"])],
+                                          cycles_film.film_params(seed))[0]
+            encoded = sample / "film_full.mp4"
+            video.write_video(encoded, frames_, 12)
+            filmed.add(video.read_video(encoded), height)
+    return pooled, int(header["counts"]["rejected_draws"]), denoised, filmed
 
 
 def print_table(columns: dict[str, dict[str, float]], notes: dict[str, str]) -> None:
@@ -154,6 +176,9 @@ def main(argv=None) -> int:
     parser.add_argument("--denoiser", action=argparse.BooleanOptionalAction, default=None,
                         help="Cycles: OpenImageDenoise on the RGB of both looks (--no-denoiser: of neither; "
                              "default: each look's own default, on for footage, off for plain)")
+    parser.add_argument("--film", action=argparse.BooleanOptionalAction, default=None,
+                        help="Cycles footage look: the film only (--film) or without it only (--no-film); default: "
+                             "both columns from one render")
     parser.add_argument("--analysis-height", type=int, default=128, help="rows every frame is resized to")
     parser.add_argument("--json", help="also write the distances to this JSON file")
     parser.add_argument("--keep", help="keep the generated datasets under this directory")
@@ -169,16 +194,26 @@ def main(argv=None) -> int:
             n = args.samples if big else args.cycles_samples
             res = args.resolution if big else args.cycles_resolution
             frames = args.frames if big else args.cycles_frames
-            for look in LOOKS:
+            runs = [(look, None if big else args.denoiser) for look in LOOKS]
+            if not big and args.denoiser is None:
+                runs.insert(1, ("plain", True))  # like for like with the footage look's denoiser
+            for look, denoiser in runs:
                 t0 = time.time()
-                pooled, rejected, denoised = generated(renderer, look, n, res, frames, args.spp, workdir, height,
-                                                       None if big else args.denoiser)
-                name = f"{renderer} {look}"
+                both = not big and look == "footage" and args.film is None  # film off, then added
+                film = big or look != "footage" or args.film is True
+                pooled, rejected, denoised, filmed = generated(renderer, look, n, res, frames, args.spp, workdir,
+                                                               height, denoiser, film=film, film_after=both)
+                what = (f"{pooled.clips} clips {res[0]}x{res[1]}x{frames}"
+                        f"{f', {args.spp} spp' if not big else ''}{', denoised' if denoised else ''}, "
+                        f"{rejected} rejected draws")
+                name = (f"{renderer} {look}{' denoised' if denoised and look == 'plain' else ''}"
+                        f"{' no film' if not film and not both else ''}")
+                if filmed is not None:
+                    columns[f"{name} no film"] = pooled.distance(real)
+                    notes[f"{name} no film"] = f"{what}, without the film (--no-film; the look before it)"
+                    pooled, what = filmed, f"{what}, the same renders with the film (the default)"
                 columns[name] = pooled.distance(real)
-                notes[name] = (f"{pooled.clips} clips {res[0]}x{res[1]}x{frames}"
-                               f"{f', {args.spp} spp' if not big else ''}{', denoised' if denoised else ''}, "
-                               f"{rejected} rejected draws, "
-                               f"{time.time() - t0:.0f} s wall")
+                notes[name] = f"{what}, {time.time() - t0:.0f} s wall"
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -67,6 +67,11 @@ class SimulateConfig:
         metadata={"help": "Cycles: OpenImageDenoise on the RGB (default: on for --look footage, off for plain; "
                           "--no-denoiser turns it off)"},
     )
+    film: bool = field(
+        default=True,
+        metadata={"help": "Cycles, footage look: the camera's tone curve and sensor grain after the denoiser "
+                          "(docs/look.md); --no-film leaves the renders as rendered"},
+    )
     animated_seed: bool = field(
         default=False,
         metadata={"help": "Cycles: a new noise seed every frame (default: one per sample, as Blender and Kubric "

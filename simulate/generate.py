@@ -38,7 +38,7 @@ HEADER_EVERY_S = 20.0
 # settings that change what sample i is: a resume must not mix datasets made with others
 # (not max_attempts: draws are tried in a fixed order, so a sample that succeeded is the
 # same under any larger limit, and raising the limit is how failed samples are retried)
-_IDENTITY_KEYS = ("seed", "split", "families", "resolution", "frames", "fps", "renderer", "camera_motion", "look", "sets")
+_IDENTITY_KEYS = ("seed", "split", "families", "resolution", "frames", "fps", "renderer", "camera_motion", "look", "sets", "film")
 
 
 def sample_seed(seed: int, split: str, index: int) -> int:
@@ -71,6 +71,8 @@ def plan(config: SimulateConfig) -> list[SampleTask]:
 def _config_dict(config: SimulateConfig) -> dict:
     data = dataclasses.asdict(config)
     data["resolution"] = list(config.resolution)
+    if config.renderer != "cycles":
+        del data["film"]  # a Cycles setting: raster headers stay as VOID-bench v1 wrote them
     return data
 
 
@@ -83,7 +85,8 @@ def _check_resume(out: Path, config: SimulateConfig) -> None:
     except (OSError, json.JSONDecodeError):
         return  # a broken header is rewritten; samples are checked one by one anyway
     new = _config_dict(config)
-    diffs = [f"{k}: {old.get(k)!r} there, {new[k]!r} now" for k in _IDENTITY_KEYS if k in old and old[k] != new[k]]
+    diffs = [f"{k}: {old.get(k)!r} there, {new.get(k)!r} now" for k in _IDENTITY_KEYS
+             if k in old and old[k] != new.get(k)]
     if diffs:
         raise ConfigError(
             f"--out {out} holds a dataset made with other settings ({'; '.join(diffs)}); "

@@ -66,11 +66,11 @@ def renderer_for(config: SimulateConfig):
     from simulate.render import make_renderer
 
     threads = render_threads(config)
-    key = (config.renderer, config.spp, config.denoiser, config.device, threads, config.animated_seed)
+    key = (config.renderer, config.spp, config.denoiser, config.device, threads, config.animated_seed, config.film)
     if key not in _RENDERERS:
         _RENDERERS[key] = make_renderer(
             config.renderer, spp=config.spp, denoiser=config.denoiser, device=config.device, threads=threads,
-            animated_seed=config.animated_seed,
+            animated_seed=config.animated_seed, film=config.film,
         )
     return _RENDERERS[key]
 
@@ -132,8 +132,9 @@ def draw_scene(task: SampleTask, rejections: Counter, start_attempt: int = 0) ->
 
 def develop(views, scene: SceneSpec, *, grain: bool = True) -> None:
     """The footage look's camera response on the three views' RGB, after the mask is made
-    (in place; nothing to do for a plain-look camera). ``grain=False`` for a path tracer,
-    whose sampling noise already is the picture's grain."""
+    (in place; nothing to do for a plain-look camera). ``grain=False`` for a path tracer:
+    its grain, if any, is the film the renderer asks for in ``views.info["film"]``
+    (``simulate.render.cycles_film``: tone curve and held grain, after the denoiser)."""
     cam = scene.camera
     noise = cam.grain if grain else 0.0
     if cam.exposure_ev or cam.vignette or noise:
@@ -141,6 +142,12 @@ def develop(views, scene: SceneSpec, *, grain: bool = True) -> None:
             [views.full.rgb, views.removed.rgb, views.hidden.rgb], seed=scene.seed,
             exposure_ev=cam.exposure_ev, vignette=cam.vignette, grain=noise,
         )
+    film = (views.info or {}).get("film")
+    if film:
+        from simulate.render import cycles_film
+
+        views.full.rgb, views.removed.rgb, views.hidden.rgb = cycles_film.develop(
+            [views.full.rgb, views.removed.rgb, views.hidden.rgb], film)
 
 
 def trajectory_summary(scene: SceneSpec, full: SimResult, removed: SimResult) -> list[dict]:

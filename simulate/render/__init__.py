@@ -9,7 +9,7 @@ __all__ = ["Renderer", "RenderPasses", "Views", "make_renderer"]
 
 def make_renderer(
     name: str, *, spp: int = 16, denoiser: bool = False, device: str = "cpu", threads: int = 0,
-    animated_seed: bool = False,
+    animated_seed: bool = False, film: bool = True,
 ) -> Renderer:
     """Build a renderer by name; each backend's heavy imports happen only here."""
     if name == "raster":
@@ -19,5 +19,6 @@ def make_renderer(
     if name == "cycles":
         from simulate.render.cycles import CyclesRenderer
 
-        return CyclesRenderer(spp=spp, denoiser=denoiser, device=device, threads=threads, animated_seed=animated_seed)
+        return CyclesRenderer(spp=spp, denoiser=denoiser, device=device, threads=threads, animated_seed=animated_seed,
+                              film=film)
     raise ValueError(f"unknown renderer {name!r}; expected raster or cycles")

@@ -67,7 +67,7 @@ import numpy as np
 
 from simulate.render import blender_regions as regions
 from simulate.render import blender_signature as signature
-from simulate.render import cycles_lens
+from simulate.render import cycles_film, cycles_lens
 from simulate.render.base import Renderer, RenderPasses, Views
 from simulate.scene import SceneSpec
 from void import deps
@@ -133,6 +133,7 @@ class CyclesRenderer(Renderer):
         caustics: bool = True,
         hold_px: float = regions.HOLD_PX,
         lens_blur: bool = True,
+        film: bool = True,
         pose_tol: float = 1e-6,
         workdir: str | os.PathLike | None = None,
         keep_workdir: bool = False,
@@ -152,6 +153,7 @@ class CyclesRenderer(Renderer):
         self.caustics = bool(caustics)  # glass bends the sun's and lamps' light (blender_optics.shadow_caustics)
         self.hold_px = float(hold_px)
         self.lens_blur = bool(lens_blur)
+        self.film = bool(film)  # the footage look's tone curve and grain after the denoiser (cycles_film)
         self.workdir, self.keep_workdir = workdir, keep_workdir
 
     def settings(self) -> dict[str, Any]:
@@ -164,6 +166,7 @@ class CyclesRenderer(Renderer):
             "caustics": self.caustics,
             "hold_px": self.hold_px,
             "lens_blur": self.lens_blur,
+            "film": self.film,
             "denoiser": self.denoiser,
             "device": self.device,
         }
@@ -283,6 +286,7 @@ class CyclesRenderer(Renderer):
             # the lens asked for (None: a pinhole, no motion blur), and what Blender's camera says
             "lens": None if lens is None else {**lens, "blur_radius_px": radii.tolist()},
             "blender_lens": worker.ready["lens"],
+            "film": cycles_film.film_for(scene) if self.film else None,  # applied after the mask (pipeline.develop)
             "fill_lights": worker.ready["fill_lights"],  # shadowless practicals (cycles_lights)
             "seeds": {"beauty": f"({scene.seed} * 7919{' + frame' if self.animated_seed else ''}) mod 2^31-1, same in "
                                f"every view{'' if self.animated_seed else ' and frame'}", "signature": 0},
