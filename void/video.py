@@ -115,9 +115,10 @@ def _read(path: str | os.PathLike, pix_fmt: str, channels: int) -> tuple[np.ndar
                 proc.kill()
                 raise failure(log, exc) from exc
             frame_bytes = width * height * channels
-            # the header's duration gives the frame count; grow if it was short
+            # the header's duration gives the frame count (grown if it was short; capped, as a
+            # broken container can claim hours)
             estimate = int(round(float(meta.get("duration") or 0.0) * fps)) + 2
-            frames = np.empty((max(estimate, 8), frame_bytes), dtype=np.uint8)
+            frames = np.empty((min(max(estimate, 8), 512), frame_bytes), dtype=np.uint8)
             n = 0
             while True:
                 if n == len(frames):
