@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulate.render.blender_scene import BlenderScene
+from simulate.render.blender_scene import BlenderScene, lens_mm
 from simulate.scene import SceneSpec, camera_at, look_at_matrix
 
 
@@ -25,6 +25,8 @@ def _key_pose(obj, pose: np.ndarray, frame: float) -> None:
 def _unkey(bs: BlenderScene, key: int, obj) -> None:
     if bs.motion_keys.pop(key, None) is not None:
         obj.animation_data_clear()
+        if key == 0:
+            obj.data.animation_data_clear()  # the camera's lens (a zoom)
 
 
 def set_motion(bs: BlenderScene, scene: SceneSpec, poses: np.ndarray, frame: int, shutter_frames: float) -> None:
@@ -68,21 +70,30 @@ def _camera_motion(bs: BlenderScene, scene: SceneSpec, frame: int, h: float) -> 
     import mathutils
 
     cam = bs.camera
-    mats = []
+    mats, lenses = [], []
     for f in (frame - h, frame + h, frame):
-        eye, target, up, _ = camera_at(scene.camera, f, scene.num_frames)
+        eye, target, up, fov_deg = camera_at(scene.camera, f, scene.num_frames)
         mats.append(np.linalg.inv(look_at_matrix(eye, target, up)))
-    if all(np.array_equal(m, mats[2]) for m in mats):
+        lenses.append(lens_mm(cam.data.sensor_height, fov_deg))
+    moves = not all(np.array_equal(m, mats[2]) for m in mats)
+    zooms = not all(x == lenses[2] for x in lenses)
+    if not (moves or zooms):
         _unkey(bs, 0, cam)
         return
-    key = (frame, b"".join(m.tobytes() for m in mats))
+    key = (frame, b"".join(m.tobytes() for m in mats), tuple(lenses))
     if bs.motion_keys.get(0) == key:
         return
     cam.animation_data_clear()
-    for f, m in zip((frame - h, frame + h, frame), mats):
+    cam.data.animation_data_clear()
+    for f, m, lens in zip((frame - h, frame + h, frame), mats, lenses):
         cam.matrix_world = mathutils.Matrix(m.tolist())
         cam.keyframe_insert("location", frame=f)
         cam.keyframe_insert("rotation_quaternion", frame=f)
+        if zooms:
+            # Cycles blurs a change of focal length within the shutter too (its camera
+            # keeps the field of view before, at and after the frame's time)
+            cam.data.lens = lens
+            cam.data.keyframe_insert("lens", frame=f)
     bs.motion_keys[0] = key
     bs.camera_key = None  # the keys own the camera now: set_camera writes again next time
 

@@ -526,6 +526,11 @@ def _fill_light(bpy, mathutils, spec: dict, root) -> Any:
     return obj
 
 
+def lens_mm(sensor_height_mm: float, fov_deg: float) -> float:
+    """Blender's focal length for a vertical field of view on a sensor of that height."""
+    return sensor_height_mm / (2.0 * math.tan(math.radians(fov_deg) / 2.0))
+
+
 def set_camera(bs: BlenderScene, scene: SceneSpec, frame: int) -> None:
     """Camera at ``frame`` from :func:`simulate.scene.camera_at`, as every renderer does."""
     import mathutils
@@ -533,7 +538,7 @@ def set_camera(bs: BlenderScene, scene: SceneSpec, frame: int) -> None:
     eye, target, up, fov_deg = camera_at(scene.camera, frame, scene.num_frames)
     cam_to_world = np.linalg.inv(look_at_matrix(eye, target, up))
     data = bs.camera.data
-    lens = data.sensor_height / (2.0 * math.tan(math.radians(fov_deg) / 2.0))
+    lens = lens_mm(data.sensor_height, fov_deg)
     # Written only when it changes (see set_poses). matrix_world reads back recomposed from
     # location/rotation/scale, not bit-equal to what was set, so compare with the last write.
     key = (cam_to_world.tobytes(), lens)

@@ -258,3 +258,32 @@ def test_255_pixels_bit_identical_with_blur_and_denoiser():
     for a, b in ((views.full, views.hidden), (views.hidden, views.removed)):
         same = ~groundtruth.differs(a, b)
         assert np.array_equal(a.rgb[same], b.rgb[same])
+
+
+# ------------------------------------------------------------------------- a zoom
+
+
+@blender
+@pytest.mark.blender
+def test_a_zoom_is_blurred_within_the_shutter():
+    """A zoom changes the focal length during the shutter, and Cycles blurs it: radially,
+    nothing at the centre of the picture and most at its edges. Nothing else moves, so the
+    middle frame of a zoom differs from a locked-off shot through the same lens (its
+    focal length at that frame, same seed, same aperture and focus) only by that blur."""
+    from simulate.render.cycles import CyclesRenderer
+    from simulate.scene import camera_at
+
+    zoom, full, removed = make_scene(frames=3, fov_deg=40.0, speed=0.0)
+    full[:, 1, :3] = removed[:, 1, :3] = [0.45, 0.1, HALF]  # the box stays put too
+    zoom.width, zoom.height = 64, 48
+    zoom.camera.motion, zoom.camera.motion_amount = "zoom", 0.6
+    locked, _, _ = make_scene(frames=3, fov_deg=float(camera_at(zoom.camera, 1, 3)[3]), speed=0.0)
+    locked.width, locked.height = 64, 48
+    r = CyclesRenderer(spp=2)
+    a = r.render_views(zoom, full, removed).full.rgb[1].astype(np.float64)
+    b = r.render_views(locked, full, removed).full.rgb[1].astype(np.float64)
+    diff = np.abs(a - b).mean(-1)
+    assert (diff > 0).mean() > 0.2
+    y, x = np.mgrid[0:48, 0:64]
+    radius = np.hypot((x + 0.5 - 32) / 32, (y + 0.5 - 24) / 24)
+    assert diff[radius > 0.7].mean() > 2 * diff[radius < 0.25].mean()
