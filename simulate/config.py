@@ -56,6 +56,11 @@ class SimulateConfig:
         default_factory=lambda: list(SETS),
         metadata={"help": "comma list of sets the footage look draws from"},
     )
+    bystanders: float = field(
+        default=0.0,
+        metadata={"help": "footage look: fraction of samples with a kept person dancing behind the action "
+                          "(any family; rooms and outdoor sets)"},
+    )
     workers: int = field(default=1, metadata={"help": "parallel worker processes (or Ray CPUs)"})
     executor: str = field(default="local", metadata={"help": "local process pool or a Ray cluster", "choices": EXECUTORS})
     ray_address: str | None = field(default=None, metadata={"help": "Ray cluster address (auto or HOST:PORT); local if unset"})
@@ -96,6 +101,10 @@ class SimulateConfig:
         bad_sets = [s for s in self.sets if s not in SETS]
         if bad_sets or not self.sets:
             raise ConfigError(f"unknown set {', '.join(bad_sets) or '(none given)'}; choose from {', '.join(SETS)}")
+        if not 0.0 <= float(self.bystanders) <= 1.0:
+            raise ConfigError(f"--bystanders is a fraction of samples, from 0 to 1; got {self.bystanders}")
+        if self.bystanders and self.look != "footage":
+            raise ConfigError("--bystanders needs --look footage (bystanders stand in its rooms and outdoor sets)")
         for name in ("num_samples",):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--num-samples must be at least 1, got {self.num_samples}")

@@ -418,12 +418,13 @@ def indoor_light(scene: SceneSpec, rng: np.random.Generator, setting: Setting) -
 # --------------------------------------------------------------------------- camera
 
 
-def reshoot(scene: SceneSpec, rng: np.random.Generator, motion: str = "random") -> None:
+def reshoot(scene: SceneSpec, rng: np.random.Generator, motion: str = "random", extra=()) -> None:
     """Re-frame ``scene``'s camera as a filmed shot (in place): a lens from 20 to 85 mm, the
     action filling about half the picture so the set shows, a lower eye line, camera work.
 
     The family's look-at point and azimuth stay (some families aim across the action), so
-    does its motion when the dataset asks for one (``motion`` not ``random``).
+    does its motion when the dataset asks for one (``motion`` not ``random``). ``extra``:
+    more points the shot must hold (a bystander's reach).
     """
     from simulate.families.common import focus_points
 
@@ -439,7 +440,7 @@ def reshoot(scene: SceneSpec, rng: np.random.Generator, motion: str = "random") 
         fill *= 1.0 - shot["motion_amount"]
     direction = np.array([math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth),
                           math.sin(elevation)])
-    pts = focus_points([o for o in scene.objects if o.role not in SET_ROLES])
+    pts = focus_points([o for o in scene.objects if o.role not in SET_ROLES], extra)
     distance = sampling._fit_distance(pts, look_at, direction, shot["fov_deg"], scene.width / scene.height, fill)
     cam.position = [float(v) for v in look_at + distance * direction]
     cam.fov_deg = shot["fov_deg"]
@@ -457,13 +458,16 @@ def reshoot(scene: SceneSpec, rng: np.random.Generator, motion: str = "random") 
 
 def dress(scene: SceneSpec, rng: np.random.Generator, kind: str | None = None, *,
           kinds=ENVIRONMENTS, clutter_range: tuple[int, int] = CLUTTER_RANGE, occluder_p: float = 0.3,
-          camera_motion: str | None = "random") -> SceneSpec:
+          camera_motion: str | None = "random", bystander_p: float = 0.0,
+          bystander_rng: np.random.Generator | None = None) -> SceneSpec:
     """``scene`` inside an environment (a new spec; the input is not changed).
 
     ``kind``: one of :data:`ENVIRONMENTS`, or None to draw one of ``kinds`` (their weights in
     :data:`ENV_WEIGHTS`, renormalised). A tabletop whose table would
     have to be wider than 3.2 m to hold the action becomes a room. ``camera_motion``: the
-    shot :func:`reshoot` films (None keeps the family's camera).
+    shot :func:`reshoot` films (None keeps the family's camera). ``bystander_p``: the chance
+    of a kept person dancing behind the action (:mod:`simulate.bystanders`; rooms and outdoor
+    sets), drawn from ``bystander_rng``; 0 draws nothing.
     """
     import copy
 
@@ -473,8 +477,16 @@ def dress(scene: SceneSpec, rng: np.random.Generator, kind: str | None = None, *
         kind = ENVIRONMENTS[int(rng.choice(len(ENVIRONMENTS), p=weights / weights.sum()))]
     if kind not in ENVIRONMENTS:
         raise ValueError(f"unknown environment {kind!r}; choose from {', '.join(ENVIRONMENTS)}")
+    extra, bystander = (), None
+    if bystander_p > 0 and kind != "tabletop" and len(scene.people) < 2:
+        from simulate import bystanders
+
+        if bystander_rng.random() < bystander_p:
+            placed = bystanders.add_bystander(bystander_rng, scene)
+            if placed is not None:
+                bystander, extra = placed
     if camera_motion is not None:
-        reshoot(scene, rng, camera_motion)
+        reshoot(scene, rng, camera_motion, extra)
     setting = setting_of(scene)
     ids = _ids(scene)
     table_half = _table_half_extent(setting, float(rng.uniform(*TABLE_SPARE_M)))
@@ -517,6 +529,8 @@ def dress(scene: SceneSpec, rng: np.random.Generator, kind: str | None = None, *
     if passer is not None:
         added.append(passer)
     info["occluder"] = passer is not None
+    if bystander_p > 0:  # the key is new: datasets made without the option keep their metadata
+        info["bystander"] = bystander
     scene.objects = list(scene.objects) + added
     scene.extras = {**scene.extras, "environment": info}
     return scene

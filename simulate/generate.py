@@ -38,7 +38,9 @@ HEADER_EVERY_S = 20.0
 # settings that change what sample i is: a resume must not mix datasets made with others
 # (not max_attempts: draws are tried in a fixed order, so a sample that succeeded is the
 # same under any larger limit, and raising the limit is how failed samples are retried)
-_IDENTITY_KEYS = ("seed", "split", "families", "resolution", "frames", "fps", "renderer", "camera_motion", "look", "sets", "film")
+_IDENTITY_KEYS = ("seed", "split", "families", "resolution", "frames", "fps", "renderer", "camera_motion", "look", "sets", "film", "bystanders")
+# keys added after datasets were written without them, and the value those datasets had
+_ADDED_KEYS = {"bystanders": 0.0}
 
 
 def sample_seed(seed: int, split: str, index: int) -> int:
@@ -73,6 +75,8 @@ def _config_dict(config: SimulateConfig) -> dict:
     data["resolution"] = list(config.resolution)
     if config.renderer != "cycles":
         del data["film"]  # a Cycles setting: raster headers stay as VOID-bench v1 wrote them
+    if not config.bystanders:
+        del data["bystanders"]  # off: headers stay as they were before the option
     return data
 
 
@@ -84,7 +88,8 @@ def _check_resume(out: Path, config: SimulateConfig) -> None:
         old = json.loads(header.read_text(encoding="utf-8")).get("config", {})
     except (OSError, json.JSONDecodeError):
         return  # a broken header is rewritten; samples are checked one by one anyway
-    new = _config_dict(config)
+    new = {**_ADDED_KEYS, **_config_dict(config)}
+    old = {**_ADDED_KEYS, **old} if old else old
     diffs = [f"{k}: {old.get(k)!r} there, {new.get(k)!r} now" for k in _IDENTITY_KEYS
              if k in old and old[k] != new.get(k)]
     if diffs:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from simulate import camerawork, captions, environments, families, groundtruth, validation
+from simulate import bystanders, camerawork, captions, environments, families, groundtruth, validation
 from simulate.config import SimulateConfig
 from simulate.families.common import Reject
 from simulate.physics import SOLVER_ITERATIONS, SimResult, simulate, substeps_per_frame
@@ -114,7 +114,8 @@ def draw_scene(task: SampleTask, rejections: Counter, start_attempt: int = 0) ->
             continue
         if config.look == "footage":
             scene = environments.dress(scene, look_rng(task.seed, attempt), kinds=config.sets,
-                                       camera_motion=config.camera_motion)
+                                       camera_motion=config.camera_motion, bystander_p=config.bystanders,
+                                       bystander_rng=bystanders.bystander_rng(task.seed, attempt))
         scene.seed = int(task.seed)
         scene.extras.update({"attempt": attempt, "sample_id": task.sample_id})
         full = simulate(scene)
