@@ -34,7 +34,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1.5
 .controls label{margin-right:1rem;font-size:.9rem}
 section.clip{margin:1rem 0;padding-bottom:.6rem;border-bottom:1px solid #eef1f5}
 section.clip h3{font-size:.95rem;margin:.2rem 0}
-.row{display:flex;gap:.4rem;overflow-x:auto}
+.row{display:flex;flex-wrap:wrap;gap:.4rem}
 figure{margin:0;text-align:center}figure video{display:block;width:240px;height:auto;background:#111}
 figcaption{font-size:.78rem;color:#5a6475}.score{font-variant-numeric:tabular-nums}
 """
