@@ -103,6 +103,9 @@ class CyclesRenderer(Renderer):
     footprint for change detection. ``contact_band`` (a fraction of each changed object's
     middle half extent) marks and re-renders surfaces that close to a changed object, where its
     indirect light changes (see :mod:`simulate.render.blender_signature`); 0 turns it off.
+    None (the default) takes it from the set: ``CONTACT_BAND`` for the plain look and outdoor
+    sets, the wider ``INDOOR_CONTACT_BAND`` in rooms and tabletops, whose walls and fill light
+    make the bounce light an object blocks a larger share of what a surface near it receives.
     ``threads`` = 0 lets Cycles use every core; ``threads`` = N also caps Blender's task
     scheduler at N threads, so no idle scheduler thread spins on a core while a render runs
     (see ``blender_worker._limit_tbb``). Pixels are the same for every thread count. For
@@ -117,7 +120,8 @@ class CyclesRenderer(Renderer):
     """
 
     name = "cycles"
-    CONTACT_BAND = 0.5
+    CONTACT_BAND = 0.5  # the plain look and outdoor sets
+    INDOOR_CONTACT_BAND = 2.0  # rooms and tabletops (docs/look.md, "Light an object blocks")
 
     def __init__(
         self,
@@ -128,7 +132,7 @@ class CyclesRenderer(Renderer):
         signature_spp: int = 2,
         threads: int = 0,
         margin_px: int = 2,
-        contact_band: float = CONTACT_BAND,
+        contact_band: float | None = None,
         animated_seed: bool = False,
         caustics: bool = True,
         hold_px: float = regions.HOLD_PX,
@@ -148,7 +152,7 @@ class CyclesRenderer(Renderer):
         self.spp, self.denoiser, self.device = int(spp), bool(denoiser), device
         self.signature_spp, self.threads = int(signature_spp), int(threads)
         self.margin_px, self.pose_tol = int(margin_px), float(pose_tol)
-        self.contact_band = float(contact_band)
+        self.contact_band = None if contact_band is None else float(contact_band)
         self.animated_seed = bool(animated_seed)
         self.caustics = bool(caustics)  # glass bends the sun's and lamps' light (blender_optics.shadow_caustics)
         self.hold_px = float(hold_px)
@@ -161,7 +165,7 @@ class CyclesRenderer(Renderer):
             "renderer": self.name,
             "spp": self.spp,
             "signature_spp": self.signature_spp,
-            "contact_band": self.contact_band,
+            "contact_band": "by set" if self.contact_band is None else self.contact_band,
             "animated_seed": self.animated_seed,
             "caustics": self.caustics,
             "hold_px": self.hold_px,
@@ -170,6 +174,13 @@ class CyclesRenderer(Renderer):
             "denoiser": self.denoiser,
             "device": self.device,
         }
+
+    def band_for(self, scene: SceneSpec) -> float:
+        """The contact band this scene is rendered with (the set's unless one was given)."""
+        if self.contact_band is not None:
+            return self.contact_band
+        indoor = scene.extras.get("environment", {}).get("environment") in ("room", "tabletop")
+        return self.INDOOR_CONTACT_BAND if indoor else self.CONTACT_BAND
 
     # ------------------------------------------------------------------ main path
     def render_views(self, scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray) -> Views:
@@ -186,7 +197,8 @@ class CyclesRenderer(Renderer):
         both = np.isfinite(pf).all(-1) & np.isfinite(pr).all(-1)
         pf, pr = regions.hold_still(scene, pf, self.hold_px), regions.hold_still(scene, pr, self.hold_px)
         pr = np.where((both & ~moved)[..., None], pf, pr)
-        bounds = regions.change_regions(scene, pf, pr, moved, self.margin_px, self.contact_band)
+        band = self.band_for(scene)
+        bounds = regions.change_regions(scene, pf, pr, moved, self.margin_px, band)
         lens = cycles_lens.lens_for(scene) if self.lens_blur else None
         radii = np.zeros(T, np.int64)
         if lens is not None:
@@ -225,7 +237,7 @@ class CyclesRenderer(Renderer):
             # 2. Exact change maps from the signature passes (outside the region all equal).
             t0 = time.process_time()
             views = signature.assemble(full, sig, bounds.moved & ~bounds.removed, rendered, T, H, W)
-            signature.add_proximity(scene, views, bounds.near, pf, pr, moved, self.contact_band)
+            signature.add_proximity(scene, views, bounds.near, pf, pr, moved, band)
             signature.add_lamp_light(scene, views, bounds.lamp, pf, pr, moved)
             signature.add_neighbourhood(views, region)
             diff_rf = _differs(views["removed"], views["full"], region)
@@ -280,7 +292,7 @@ class CyclesRenderer(Renderer):
             "signature_spp": self.signature_spp,
             "denoiser": "openimagedenoise" if self.denoiser else None,
             "pixel_filter": "blackman-harris, 1.5 px",
-            "contact_band": self.contact_band,
+            "contact_band": band,
             "hold_px": self.hold_px,
             "signature_channels": list(signature.CHANNELS) + (["blur_ring"] if lens is not None else []),
             # the lens asked for (None: a pinhole, no motion blur), and what Blender's camera says
