@@ -44,7 +44,8 @@ meets a change, or the pixel is on the edge of an object we hold at rest (it ren
 simulation's poses, we hold settled objects within 0.01 px); the fractions that differ at all,
 by 3 levels and by 15 are printed, and for the kept pixels within ``RING_PX`` of a marked one
 (where a change left out shows as a seam at the edge of the re-rendered region) the fraction
-that differs by 3 levels and the mean absolute difference.
+that differs by 3 levels, the mean absolute difference and the mean signed difference (a change
+left out is a bias; the noise of a re-render with other lights in the scene averages out).
 
 Threads: by default each Blender worker renders with one thread (``--threads 1``), the way
 ``void simulate --workers N`` runs on an N-core machine and the setting that gives the most
@@ -141,6 +142,8 @@ def leaks(ref, ours, our_mask) -> dict[str, int]:
         "ring": int(ring.sum()),
         "ring_differs_3": int((ring & (diff >= 3)).sum()),
         "ring_mean_abs": float(np.abs(ours.removed.rgb.astype(np.float32) - ref.removed.rgb).mean(-1)[ring].sum()),
+        # signed: a change left out is a bias (brighter or darker); noise averages out
+        "ring_signed": float((ref.removed.rgb.astype(np.float32) - ours.removed.rgb).mean(-1)[ring].sum()),
         "keep": int(keep.sum()),
         "keep_differs": int((keep & (diff > 0)).sum()),
         "keep_differs_3": int((keep & (diff >= 3)).sum()),
@@ -324,8 +327,8 @@ def main(argv=None) -> int:
         print(f"  differ at all: {frac('keep_differs', 'keep'):.3%}, by >= 3 levels: {frac('keep_differs_3', 'keep'):.3%}, "
               f"by >= 15: {frac('keep_differs_15', 'keep'):.4%} of {counts['keep']}")
         print(f"  within {RING_PX} px of a marked pixel (where a missed change shows as a seam): differ by >= 3: "
-              f"{frac('ring_differs_3', 'ring'):.2%}, mean |difference| {frac('ring_mean_abs', 'ring'):.2f} levels "
-              f"of {counts['ring']}")
+              f"{frac('ring_differs_3', 'ring'):.2%}, mean |difference| {frac('ring_mean_abs', 'ring'):.2f} levels, "
+              f"mean difference (reference - ours) {frac('ring_signed', 'ring'):+.2f} of {counts['ring']}")
     at_issue = (W, H, args.frames, args.spp) == ISSUE_SIZE
     how = extrapolate(ours.timings_s, beauty_keys, (W, H, args.frames), args.spp)[1]
     label = "measured" if at_issue else f"extrapolated from {W}x{H}x{args.frames} at {args.spp} spp: {how}"
