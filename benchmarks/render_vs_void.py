@@ -138,12 +138,13 @@ def leaks(ref, ours, our_mask) -> dict[str, int]:
     diff = np.abs(ours.removed.rgb.astype(np.int16) - ref.removed.rgb.astype(np.int16)).max(axis=-1)
     # the seam: kept pixels within RING_PX of a marked one, where a missed change shows as a step
     ring = np.stack([cv2.dilate((~k).astype(np.uint8), RING_KERNEL) > 0 for k in keep]) & keep
+    # signed: a change left out is a bias (brighter or darker); noise averages out
+    signed = ref.removed.rgb[ring].astype(np.float32) - ours.removed.rgb[ring]  # (pixels, 3)
     return {
         "ring": int(ring.sum()),
         "ring_differs_3": int((ring & (diff >= 3)).sum()),
-        "ring_mean_abs": float(np.abs(ours.removed.rgb.astype(np.float32) - ref.removed.rgb).mean(-1)[ring].sum()),
-        # signed: a change left out is a bias (brighter or darker); noise averages out
-        "ring_signed": float((ref.removed.rgb.astype(np.float32) - ours.removed.rgb).mean(-1)[ring].sum()),
+        "ring_mean_abs": float(np.abs(signed).mean(-1).sum()),
+        "ring_signed": float(signed.mean(-1).sum()),
         "keep": int(keep.sum()),
         "keep_differs": int((keep & (diff > 0)).sum()),
         "keep_differs_3": int((keep & (diff >= 3)).sum()),

@@ -67,7 +67,7 @@ import numpy as np
 
 from simulate.render import blender_regions as regions
 from simulate.render import blender_signature as signature
-from simulate.render import cycles_film, cycles_lens
+from simulate.render import cycles_film, cycles_lens, cycles_lights
 from simulate.render.base import Renderer, RenderPasses, Views
 from simulate.scene import SceneSpec
 from void import deps
@@ -179,8 +179,7 @@ class CyclesRenderer(Renderer):
         """The contact band this scene is rendered with (the set's unless one was given)."""
         if self.contact_band is not None:
             return self.contact_band
-        indoor = scene.extras.get("environment", {}).get("environment") in ("room", "tabletop")
-        return self.INDOOR_CONTACT_BAND if indoor else self.CONTACT_BAND
+        return self.INDOOR_CONTACT_BAND if cycles_lights.indoors(scene) else self.CONTACT_BAND
 
     # ------------------------------------------------------------------ main path
     def render_views(self, scene: SceneSpec, poses_full: np.ndarray, poses_removed: np.ndarray) -> Views:

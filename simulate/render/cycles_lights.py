@@ -82,6 +82,11 @@ def window(scene: SceneSpec) -> dict | None:
             "floor_z": floor_z}
 
 
+def indoors(scene: SceneSpec) -> bool:
+    """Whether the scene's set is a room or a tabletop (the sets that get these lights)."""
+    return (scene.extras.get("environment") or {}).get("environment") in ("room", "tabletop")
+
+
 def footage_lights(scene: SceneSpec, sun_w_m2: float) -> list[dict]:
     """The practical lights of a footage-look scene (empty for the plain look and outdoors).
 
@@ -89,8 +94,7 @@ def footage_lights(scene: SceneSpec, sun_w_m2: float) -> list[dict]:
     faces), ``size_m`` (area: width, height; point: radius), ``power_w`` (Blender watts),
     ``color``, ``role``. ``sun_w_m2``: the irradiance of a sun of intensity 1.
     """
-    env = scene.extras.get("environment")
-    if not env or env.get("environment") not in ("room", "tabletop"):
+    if not indoors(scene):
         return []
     rng = _rng(scene)
     sun = sun_w_m2 * float(scene.light.sun_intensity)
@@ -121,7 +125,7 @@ def footage_lights(scene: SceneSpec, sun_w_m2: float) -> list[dict]:
         out.append({"kind": "point", "role": "practical", "position": [float(xy[0]), float(xy[1]), z],
                     "direction": [0.0, 0.0, -1.0], "size_m": [float(rng.uniform(0.04, 0.1))], "power_w": power,
                     "color": tint.tolist()})
-    if env["environment"] == "tabletop":
+    if scene.extras["environment"]["environment"] == "tabletop":
         # a soft key above the table on the camera's side, aimed at the action
         cam = np.asarray(scene.camera.position, float)
         side = (cam - action)[:2]
