@@ -153,13 +153,22 @@ def add_lamp_light(scene: SceneSpec, views: dict[str, dict], region: np.ndarray 
     its range and cone, grown by the lamp's own radius), plus ``2 ** (k + 1)`` for each changed
     object ``k`` of the view that can block some of that light (:func:`lamp_blocked`: the
     object's exact shape meets the cone from the point to the lamp's sphere). Exact integers:
-    equal exactly when the lamps and what can shade them from the point are the same."""
+    equal exactly when the lamps and what can shade them from the point are the same.
+
+    The full view also gets ``"lamp_kept"`` (T, H, W): the same code without the lamps the
+    removed objects carry. Where it equals the removed view's code, the only lamp light that
+    changes at the pixel is theirs (what the renderer can take out of the full render with a
+    light group, :data:`simulate.render.blender_worker.GONE_GROUP`)."""
     if region is None:
         return
+    removed = set(scene.removed_ids)
+    full = views["full"]
+    full.setdefault("lamp_kept", np.zeros(full["sig"].shape[:3], np.float32))
     for t, mask, v, poses, changed, shown in _changed_per_view(scene, views, region, pf, pr, moved):
         points = surface_points(scene, t, v["depth"][t], mask)
         ok = np.isfinite(points).all(1)
         total = np.zeros(len(points), np.float64)
+        kept = np.zeros(len(points), np.float64)  # without the removed objects' lamps
         for lamp in scene.lamps:
             carrier = scene.index_of(lamp.attached_to) if lamp.attached_to else None
             if carrier in changed and carrier not in shown:
@@ -168,15 +177,21 @@ def add_lamp_light(scene: SceneSpec, views: dict[str, dict], region: np.ndarray 
             if where is None:
                 continue
             pos, axis = where
+            code = np.zeros(len(points), np.float64)
             reach = ok & lamp_reaches(lamp, pos, axis, points)
-            total += reach
+            code += reach
             for k, i in enumerate(changed):  # numbered alike in every view
                 if i not in shown or i == carrier:
                     continue
                 blocks = np.zeros(len(points), bool)
                 blocks[reach] = lamp_blocked(points[reach], pos, float(lamp.radius_m), scene.objects[i], poses[t, i])
-                total += blocks * 2.0 ** (k + 1)
+                code += blocks * 2.0 ** (k + 1)
+            total += code
+            if lamp.attached_to not in removed:
+                kept += code
         v["sig"][t][mask, LAMP] = total.astype(np.float32)
+        if v is full:
+            full["lamp_kept"][t][mask] = kept.astype(np.float32)
 
 
 def lamp_reaches(lamp, pos: np.ndarray, axis: np.ndarray, points: np.ndarray) -> np.ndarray:

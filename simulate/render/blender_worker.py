@@ -21,7 +21,11 @@ Result' in background mode) and saves ``out``: ``rects`` (K, 5) int32 rows of (i
 ``frames``, x0, y0, x1, y1) and, for those rectangles' pixels one after the other in row-major
 order, ``color`` (P, 3) float32 linear, ``ids`` (P,) int32, ``depth`` (P,) float32 and, for
 the signature pass, ``normal`` (P, 3) float32. The reply gives the CPU seconds of the
-command and of each entry of ``frames`` (``entry_cpu_s``).
+command and of each entry of ``frames`` (``entry_cpu_s``). With ``"counterfactual": true``
+(whole-frame beauty renders of the full view, in scenes whose removed objects give light) it
+also saves ``cf`` (P, 3): the render with the removed objects' light taken out, from the light
+group :data:`GONE_GROUP` (:meth:`Session.counterfactual`); ``ready`` says whether the scene
+has such a group (``gone_light``).
 ``{"op": "quit"}`` ends the session.
 
 This module and :mod:`simulate.render.blender_scene` are the only ones that touch ``bpy``
@@ -54,6 +58,9 @@ ADDR_NO_RANDOMIZE = 0x0040000  # linux/personality.h
 _REEXEC_ENV = "VOID_CYCLES_WORKER_NO_ASLR"
 # oneTBB's ABI entry that registers a tbb::global_control (stable across oneTBB 2021+).
 _TBB_CREATE = "_ZN3tbb6detail2r16createERNS0_2d114global_controlE"
+# The light group of everything that gives light and goes with the removed objects: lamps they
+# carry and their own glow. Cycles writes its share of each pixel as the pass Combined_<name>.
+GONE_GROUP = "gone"
 
 
 class Session:
@@ -68,6 +75,7 @@ class Session:
         if job["device"] == "gpu":
             self.gpu_backend = _enable_gpu(bpy)
         self._configure()
+        self.gone_light = self._gone_light_group()
 
     # ------------------------------------------------------------------ settings
     def _configure(self) -> None:
@@ -116,6 +124,70 @@ class Session:
             self.bs.camera.data.dof.aperture_fstop = float(self.lens["fstop"])
             sc.render.motion_blur_shutter = float(self.lens["shutter_frames"])
             sc.render.motion_blur_position = "CENTER"
+
+    def _gone_light_group(self) -> bool:
+        """Put the lamps the removed objects carry, and the removed objects themselves (their
+        glow), in the light group :data:`GONE_GROUP`; False when they give no light.
+
+        Light adds up: every path Cycles traces ends at one emitter, and the light group pass
+        sums the paths that end at its members (direct and bounced, in every view of the
+        pixel's filter, lens and shutter). The full render minus that pass is an unbiased
+        render of the scene without that light, with the full render's samples; it is only
+        the counterfactual where the removed objects change nothing else (no geometry, no
+        shadow, no bounce off them): the renderer decides where, from the signature.
+        Compositing (the subtraction, and the denoiser after it) runs only in commands that
+        ask for it (:meth:`counterfactual`)."""
+        if not hasattr(self.bs.scene, "node_tree"):  # Blender 5 moved the compositor: not wired up
+            return False
+        removed = set(self.spec.removed_ids)
+        members = [obj for obj, carrier in self.bs.lamps if carrier in removed]
+        members += [self.bs.objects[o.id] for o in self.spec.objects if o.id in removed and o.emission > 0]
+        if not members:
+            return False
+        layer = self.bs.scene.view_layers[0]
+        layer.lightgroups.add(name=GONE_GROUP)
+        for obj in members:
+            obj.lightgroup = GONE_GROUP
+        for o in self.spec.objects:  # an anchor shares its object's mesh and glow (never seen)
+            if o.id in removed and o.emission > 0:
+                self.bs.anchors[o.id].lightgroup = GONE_GROUP
+        if self.job["denoiser"]:
+            layer.cycles.denoising_store_passes = True  # the noisy image and the denoiser's guides
+        return True
+
+    def counterfactual(self, on: bool) -> None:
+        """Composite the full render minus the :data:`GONE_GROUP` pass (denoised like the beauty:
+        OpenImageDenoise with albedo and normal, the compositor's node giving the same pixels
+        as Cycles' own denoiser on the same input) into the EXR's Composite layer, or stop."""
+        sc = self.bs.scene
+        if not on:
+            sc.use_nodes = False
+            sc.render.use_compositing = False
+            return
+        sc.use_nodes = True
+        sc.render.use_compositing = True
+        tree = sc.node_tree
+        if not tree.nodes.get("void_cf"):
+            for node in list(tree.nodes):
+                tree.nodes.remove(node)
+            layers = tree.nodes.new("CompositorNodeRLayers")
+            minus = tree.nodes.new("CompositorNodeMixRGB")
+            minus.name = "void_cf"
+            minus.blend_type, minus.use_clamp = "SUBTRACT", False
+            minus.inputs[0].default_value = 1.0
+            out = tree.nodes.new("CompositorNodeComposite")
+            noisy = "Noisy Image" if self.job["denoiser"] else "Image"
+            tree.links.new(layers.outputs[noisy], minus.inputs[1])
+            tree.links.new(layers.outputs[f"Combined_{GONE_GROUP}"], minus.inputs[2])
+            if self.job["denoiser"]:
+                denoise = tree.nodes.new("CompositorNodeDenoise")
+                denoise.use_hdr = True
+                tree.links.new(minus.outputs[0], denoise.inputs["Image"])
+                tree.links.new(layers.outputs["Denoising Normal"], denoise.inputs["Normal"])
+                tree.links.new(layers.outputs["Denoising Albedo"], denoise.inputs["Albedo"])
+                tree.links.new(denoise.outputs[0], out.inputs["Image"])
+            else:
+                tree.links.new(minus.outputs[0], out.inputs["Image"])
 
     def _use_pass(self, kind: str) -> None:
         """Switch between the beauty look and the signature look (same geometry).
@@ -187,7 +259,11 @@ class Session:
         W, H = self.spec.width, self.spec.height
         self._use_pass(kind)
         sc = self.bs.scene
-        rects, color, ids, depth, normal, entry_cpu = [], [], [], [], [], []
+        want_cf = bool(cmd.get("counterfactual")) and self.gone_light
+        if want_cf and (kind != "beauty" or view != "full" or any(r is not None for _, r in cmd["frames"])):
+            raise ValueError("the counterfactual is taken from whole-frame beauty renders of the full view only")
+        self.counterfactual(want_cf)
+        rects, color, ids, depth, normal, cf, entry_cpu = [], [], [], [], [], [], []
         pixels = 0
         t0 = time.process_time()
         for k, (frame, frame_rects) in enumerate(cmd["frames"]):
@@ -214,6 +290,8 @@ class Session:
                 depth.append(out["depth"].reshape(-1))
                 if "normal" in out:
                     normal.append(out["normal"].reshape(-1, 3))
+                if want_cf:
+                    cf.append(out["composite"].reshape(-1, 3))
                 pixels += (y1 - y0) * (x1 - x0)
             entry_cpu.append(time.process_time() - t_entry)
         cpu = time.process_time() - t0
@@ -226,6 +304,7 @@ class Session:
             ids=np.concatenate(ids) if ids else np.zeros(0, np.int32),
             depth=np.concatenate(depth) if depth else np.zeros(0, np.float32),
             **({"normal": np.concatenate(normal)} if normal else {}),
+            **({"cf": np.concatenate(cf)} if cf else {}),
         )
         return {"ok": True, "cpu_s": cpu, "entry_cpu_s": entry_cpu, "renders": len(rects), "pixels": pixels,
                 "out": str(path)}
@@ -262,13 +341,14 @@ def _lens_report(session: "Session") -> dict:
 
 
 def read_exr(exr, path: Path) -> dict:
-    """Combined RGB, object index, Z (and Normal, if written) of a Blender multilayer EXR
-    (any number of parts)."""
+    """Combined RGB, object index, Z (and Normal and the compositor's result, if written) of a
+    Blender multilayer EXR (any number of parts)."""
     found = {}
     with exr.File(str(path)) as f:
         for part in f.parts:
             for name, channel in part.channels.items():
                 found[name] = np.asarray(channel.pixels)
+    composite = {n: found.pop(n) for n in list(found) if n.startswith("Composite.")}
 
     def pick(suffixes):
         for name, px in found.items():
@@ -289,8 +369,13 @@ def read_exr(exr, path: Path) -> dict:
         "ids": np.rint(pick((".IndexOB.X", ".IndexOB", "IndexOB"))).astype(np.int32),
         "depth": pick((".Depth.Z", ".Depth", "Depth.Z")).astype(np.float32),
     }
-    if any("Normal" in name for name in found):
+    if any(name.split(".", 1)[-1].startswith("Normal") for name in found):  # not "Denoising Normal"
         out["normal"] = vector("Normal", "XYZ")
+    if composite:
+        px = composite.get("Composite.Combined")
+        if px is None or px.ndim != 3:
+            raise KeyError(f"{path}: no RGBA Composite.Combined; found {sorted(composite)}")
+        out["composite"] = px[..., :3].astype(np.float32)
     return out
 
 
@@ -452,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
             "gpu_backend": session.gpu_backend,
             "warnings": session.bs.warnings,
             "aslr_off": _aslr_off(),
+            "gone_light": session.gone_light,
             "lens": _lens_report(session),
             # the footage look's practical lights, as Blender has them
             "fill_lights": [{"name": o.name, "type": o.data.type, "use_shadow": bool(o.data.use_shadow),

@@ -22,6 +22,17 @@ How a sample is made (``Views.info["method"]`` says the same in metadata.json):
    wherever two views have equal signatures and ids their RGB is bit-identical, and 255
    pixels of the quadmask are identical in input and target, with no threshold on noisy RGB.
 
+**Light that goes with the removed objects is subtracted, not re-rendered** (``lamp_groups``,
+on by default). Lamps the removed objects carry and their own glow form a Cycles light group,
+whose pass is their share of every pixel, bounces included. Where the signature says the only
+change is theirs (every channel equal but the lamp channel, and that one equal once their
+lamps are left out of the full view's code; blur rings only around such pixels), the removed
+view is the full render minus that pass (denoised after the subtraction when the denoiser is
+on, as Cycles' own denoiser would), an unbiased render of the scene without that light drawn
+from the full render's samples. Only the removed objects' own pixels, shadows, contact band and
+blur are re-rendered. A carried lamp lights much of a room; this is most of the light family's
+changed pixels. The quadmask is unchanged (they are 127 either way).
+
 **Frames that show the same scene share renders.** The beauty seed is the same in every
 frame (Blender's default, as in VOID's Kubric renders) and the signature's always is, so a
 frame whose camera, shown objects and poses equal an earlier frame's renders bit for bit
@@ -85,7 +96,9 @@ METHOD = (
     "the projected bounds of removed/moved objects and their shadow volumes, analytic contact "
     "proximity inside their projections grown by the contact band; hidden/removed beauty "
     "re-rendered only inside rectangles around pixels whose signature or id differs, then "
-    "composited over the full render; frames showing the same scene (same camera, objects held "
+    "composited over the full render; where only the removed objects' own light changes (their "
+    "lamps and glow), the removed view is the full render minus that light group instead "
+    "(light_subtracted_fraction); frames showing the same scene (same camera, objects held "
     "at rest) share one render in every pass (see same_scene_as)"
 )
 
@@ -117,6 +130,9 @@ class CyclesRenderer(Renderer):
     rendered at the settled pose (0: only exact repeats), so frames at rest share renders.
     ``caustics`` lets glass refract the sun's and lamps' light onto surfaces
     (:func:`simulate.render.blender_optics.shadow_caustics`); off, glass only tints shadows.
+    ``lamp_groups`` takes the removed objects' light out of the full render where that light is
+    all that changes, instead of re-rendering those pixels (see the module docstring); off,
+    they are re-rendered like every other change.
     """
 
     name = "cycles"
@@ -138,6 +154,7 @@ class CyclesRenderer(Renderer):
         hold_px: float = regions.HOLD_PX,
         lens_blur: bool = True,
         film: bool = True,
+        lamp_groups: bool = True,
         pose_tol: float = 1e-6,
         workdir: str | os.PathLike | None = None,
         keep_workdir: bool = False,
@@ -158,6 +175,7 @@ class CyclesRenderer(Renderer):
         self.hold_px = float(hold_px)
         self.lens_blur = bool(lens_blur)
         self.film = bool(film)  # the footage look's tone curve and grain after the denoiser (cycles_film)
+        self.lamp_groups = bool(lamp_groups)  # subtract the removed objects' light (light groups)
         self.workdir, self.keep_workdir = workdir, keep_workdir
 
     def settings(self) -> dict[str, Any]:
@@ -171,6 +189,7 @@ class CyclesRenderer(Renderer):
             "hold_px": self.hold_px,
             "lens_blur": self.lens_blur,
             "film": self.film,
+            "lamp_groups": self.lamp_groups,
             "denoiser": self.denoiser,
             "device": self.device,
         }
@@ -222,7 +241,8 @@ class CyclesRenderer(Renderer):
         with _Worker(self, scene, pf, pr, lens) as worker:
             timings["blender_setup"] = worker.ready["cpu_s"]
             full_plan = [(ts[0], None, ts) for ts in _sets(beauty_same["full"], range(T))]
-            full = _render_plan(worker, "beauty", "full", full_plan)
+            subtract_light = self.lamp_groups and worker.ready.get("gone_light", False)
+            full = _render_plan(worker, "beauty", "full", full_plan, counterfactual=subtract_light)
             # Removed can differ from full anywhere in the union. Hidden looks like removed
             # away from the moved objects and like full away from the removed ones: only
             # where the two overlap can it look like neither.
@@ -242,9 +262,19 @@ class CyclesRenderer(Renderer):
             diff_rf = _differs(views["removed"], views["full"], region)
             diff_hf = _differs(views["hidden"], views["full"], region)
             diff_hr = _differs(views["hidden"], views["removed"], region)
+            # Where removed differs from full in more than the removed objects' own light: the
+            # pixels to re-render (the rest of diff_rf is the full render minus that light).
+            redo_rf = None
+            if subtract_light and "lamp_kept" in views["full"]:
+                redo_rf = _differs(views["removed"], views["full"], region, but_lamp=True)
             if lens is not None:
+                if redo_rf is not None:  # blur spreads only these changes' rings beyond them
+                    around = cycles_lens.blur_neighbours(scene, pf, moved, (H, W), self.margin_px)
+                    redo_rf = cycles_lens.grow(redo_rf | around, radii)
                 diff_rf, diff_hf, diff_hr = cycles_lens.grow_changes(
                     scene, views, pf, moved, radii, diff_rf, diff_hf, diff_hr, self.margin_px)
+            redo_rf = diff_rf if redo_rf is None else redo_rf & diff_rf
+            light_only = diff_rf & ~redo_rf
             own_h = diff_hf & diff_hr  # hidden equals neither: needs its own pixels
             pad = 6 if self.denoiser else 0  # a denoiser needs context; Cycles pixels do not
             cost = regions.beauty_overhead_px(self.spp)
@@ -252,7 +282,7 @@ class CyclesRenderer(Renderer):
             def cover(mask):
                 return regions.mask_rects(mask, pad, regions.BEAUTY_BLOCK_PX, cost)
 
-            plan_r = _plan(diff_rf, beauty_same["removed"], cover)
+            plan_r = _plan(redo_rf, beauty_same["removed"], cover)
             plan_h = _plan(own_h, beauty_same["hidden"], cover)
             timings["change_maps"] = time.process_time() - t0
 
@@ -265,7 +295,9 @@ class CyclesRenderer(Renderer):
         t0 = time.process_time()
         rgb_f = to_srgb8(full.color)
         rgb_r = rgb_f.copy()
-        _paste(rgb_r, removed, diff_rf, to_srgb8)
+        if light_only.any():
+            rgb_r[light_only] = to_srgb8(full.cf[light_only])
+        _paste(rgb_r, removed, redo_rf, to_srgb8)
         rgb_h = rgb_f.copy()
         same_as_removed = diff_hf & ~diff_hr
         rgb_h[same_as_removed] = rgb_r[same_as_removed]
@@ -308,6 +340,9 @@ class CyclesRenderer(Renderer):
             "moved_object_ids": [o.id for i, o in enumerate(scene.objects) if moved[:, i].any()],
             "signature_fraction": {v: sig[v].pixels / px for v in VIEWS},
             "rerendered_fraction": {"hidden": hidden.pixels / px, "removed": removed.pixels / px},
+            # removed-view pixels taken as the full render minus the removed objects' light group
+            "light_subtracted_fraction": float(light_only.sum()) / px,
+            "lamp_groups": bool(subtract_light),
             "renders": {"beauty_full": full.renders, "signature": sum(s.renders for s in sig.values()),
                         "beauty_removed": removed.renders, "beauty_hidden": hidden.renders},
             "border_rects": {  # by the frame rendered; frames that share its render have none
@@ -408,10 +443,13 @@ def _plan(masks: np.ndarray, same_as: np.ndarray, cover, rects: list | None = No
     return plan
 
 
-def _render_plan(worker: "_Worker", kind: str, view: str, plan: list[tuple], within: np.ndarray | None = None):
+def _render_plan(worker: "_Worker", kind: str, view: str, plan: list[tuple], within: np.ndarray | None = None,
+                 counterfactual: bool = False):
     """Render a :func:`_plan` and give every frame it serves its render's pixels (valid only
-    inside ``within[t]`` where given)."""
-    res = worker.render(kind, view, [(f, None if r is None else [list(q) for q in r]) for f, r, _ in plan])
+    inside ``within[t]`` where given); ``counterfactual`` also brings back the render minus
+    the removed objects' light (``cf``)."""
+    res = worker.render(kind, view, [(f, None if r is None else [list(q) for q in r]) for f, r, _ in plan],
+                        counterfactual=counterfactual)
     return res.spread(plan, within)
 
 
@@ -441,7 +479,9 @@ class _Result:
         with np.load(reply["out"]) as z:
             rects, color, ids, depth = z["rects"], z["color"], z["ids"], z["depth"]
             normal = z["normal"] if "normal" in z.files else None
+            cf = z["cf"] if "cf" in z.files else None
         self.normal = None if normal is None else np.zeros((F, height, width, 3), np.float32)
+        self.cf = None if cf is None else np.zeros((F, height, width, 3), np.float32)
         start = 0
         for k, x0, y0, x1, y1 in rects:
             h, w = y1 - y0, x1 - x0
@@ -449,6 +489,8 @@ class _Result:
             self.color[k, y0:y1, x0:x1] = color[start:stop].reshape(h, w, 3)
             if normal is not None:
                 self.normal[k, y0:y1, x0:x1] = normal[start:stop].reshape(h, w, 3)
+            if cf is not None:
+                self.cf[k, y0:y1, x0:x1] = cf[start:stop].reshape(h, w, 3)
             self.ids[k, y0:y1, x0:x1] = ids[start:stop].reshape(h, w)
             self.depth[k, y0:y1, x0:x1] = depth[start:stop].reshape(h, w)
             self.valid[k, y0:y1, x0:x1] = True
@@ -467,20 +509,30 @@ class _Result:
         idx = np.asarray([k for _, k in served])
         out.color, out.ids, out.depth, out.valid = self.color[idx], self.ids[idx], self.depth[idx], self.valid[idx]
         out.normal = None if self.normal is None else self.normal[idx]
+        out.cf = None if self.cf is None else self.cf[idx]
         if within is not None:
             out.valid &= within[out.frames]
         return out
 
 
-def _differs(a: dict, b: dict, region: np.ndarray) -> np.ndarray:
-    """Where two views differ; only ``region`` is compared, outside it they are equal."""
+def _differs(a: dict, b: dict, region: np.ndarray, but_lamp: bool = False) -> np.ndarray:
+    """Where two views differ; only ``region`` is compared, outside it they are equal.
+
+    ``but_lamp`` (``a`` removed, ``b`` full): differences in the lamp channel count only where
+    ``b``'s code without the removed objects' lamps (``"lamp_kept"``) still differs from ``a``'s:
+    where the removed objects' own lamps are all that changes, the pixels count as equal."""
     out = np.zeros(region.shape, bool)
     for t in range(region.shape[0]):
         yx = regions.mask_box(region[t])
         if yx is None:
             continue
         box = (t, slice(yx[0], yx[1]), slice(yx[2], yx[3]))
-        d = (a["ids"][box] != b["ids"][box]) | (a["sig"][box] != b["sig"][box]).any(-1)
+        if but_lamp:
+            rest = np.arange(a["sig"].shape[-1]) != signature.LAMP
+            d = (a["ids"][box] != b["ids"][box]) | (a["sig"][box][..., rest] != b["sig"][box][..., rest]).any(-1)
+            d |= a["sig"][box][..., signature.LAMP] != b["lamp_kept"][box]
+        else:
+            d = (a["ids"][box] != b["ids"][box]) | (a["sig"][box] != b["sig"][box]).any(-1)
         out[box] = d & region[box]
     return out
 
@@ -555,10 +607,11 @@ class _Worker:
         )
         self.ready = self._receive()
 
-    def render(self, kind: str, view: str, frames: list[tuple[int, list | None]], seed_offset: int = 0) -> _Result:
+    def render(self, kind: str, view: str, frames: list[tuple[int, list | None]], seed_offset: int = 0,
+               counterfactual: bool = False) -> _Result:
         self._n += 1
         cmd = {"op": "render", "pass": kind, "view": view, "frames": frames, "out": f"{self._n:02d}_{kind}_{view}.npz",
-               "seed_offset": seed_offset}
+               "seed_offset": seed_offset, "counterfactual": counterfactual}
         if not frames:  # nothing to render: an empty result, no round trip
             return _EmptyResult()
         self._send(cmd)
@@ -615,4 +668,4 @@ class _Worker:
 class _EmptyResult(_Result):
     def __init__(self):
         self.cpu_s, self.renders, self.pixels, self.frames, self.entry_cpu_s = 0.0, 0, 0, [], []
-        self.color = self.ids = self.depth = self.valid = self.normal = None
+        self.color = self.ids = self.depth = self.valid = self.normal = self.cf = None

@@ -222,6 +222,19 @@ def ring_codes(g_rf: np.ndarray, g_hf: np.ndarray, g_hr: np.ndarray) -> dict[str
     return {"full": np.zeros(g_rf.shape, np.float32), "removed": removed, "hidden": hidden}
 
 
+def blur_neighbours(scene, pf, moved, shape, margin_px) -> np.ndarray:
+    """``(T, H, W)``: the footprints of objects that move in a neighbouring frame but not in
+    this one (their blur differs though their sharp passes do not)."""
+    T = pf.shape[0]
+    around = np.zeros((T, *shape), bool)
+    for t in range(T):
+        a, b = neighbours(T, t)
+        for i, obj in enumerate(scene.objects):
+            if moved[a:b + 1, i].any() and not moved[t, i] and np.isfinite(pf[t, i]).all():
+                regions.fill_object(around[t], scene, obj, pf[t, i], t, margin_px)
+    return around
+
+
 def grow_changes(scene, views, pf, moved, radii, diff_rf, diff_hf, diff_hr, margin_px):
     """The change maps grown by the blur radius of each frame (:func:`frame_radii`).
 
@@ -232,13 +245,7 @@ def grow_changes(scene, views, pf, moved, radii, diff_rf, diff_hf, diff_hr, marg
     ``{"ids", "sig", "depth"}``; the grown maps (removed vs full, hidden vs full, hidden vs
     removed) are returned.
     """
-    T = diff_rf.shape[0]
-    around = np.zeros_like(diff_rf)
-    for t in range(T):
-        a, b = neighbours(T, t)
-        for i, obj in enumerate(scene.objects):
-            if moved[a:b + 1, i].any() and not moved[t, i] and np.isfinite(pf[t, i]).all():
-                regions.fill_object(around[t], scene, obj, pf[t, i], t, margin_px)
+    around = blur_neighbours(scene, pf, moved, diff_rf.shape[1:], margin_px)
     g_rf = grow(diff_rf | around, radii)
     g_hf = grow(diff_hf, radii)
     g_hr = grow(diff_hr | around, radii)
