@@ -140,7 +140,14 @@ def leaks(ref, ours, our_mask) -> dict[str, int]:
     ring = np.stack([cv2.dilate((~k).astype(np.uint8), RING_KERNEL) > 0 for k in keep]) & keep
     # signed: a change left out is a bias (brighter or darker); noise averages out
     signed = ref.removed.rgb[ring].astype(np.float32) - ours.removed.rgb[ring]  # (pixels, 3)
+    # inside the mask (127): our target (re-rendered, or the full render minus a light group)
+    # against the reference's re-render of the counterfactual
+    marked = our_mask == quadmask.AFFECTED
+    inside = ref.removed.rgb[marked].astype(np.float32) - ours.removed.rgb[marked]
     return {
+        "marked": int(marked.sum()),
+        "marked_signed": float(inside.mean(-1).sum()),
+        "marked_abs": float(np.abs(inside).mean(-1).sum()),
         "ring": int(ring.sum()),
         "ring_differs_3": int((ring & (diff >= 3)).sum()),
         "ring_mean_abs": float(np.abs(signed).mean(-1).sum()),
@@ -342,6 +349,9 @@ def main(argv=None) -> int:
         print(f"  within {RING_PX} px of a marked pixel (where a missed change shows as a seam): differ by >= 3: "
               f"{frac('ring_differs_3', 'ring'):.2%}, mean |difference| {frac('ring_mean_abs', 'ring'):.2f} levels, "
               f"mean difference (reference - ours) {frac('ring_signed', 'ring'):+.2f} of {counts['ring']}")
+        print(f"  inside the mask (our 127 pixels, re-rendered or light subtracted): mean difference (reference - ours) "
+              f"{frac('marked_signed', 'marked'):+.2f}, mean |difference| {frac('marked_abs', 'marked'):.2f} levels "
+              f"of {counts['marked']}")
     at_issue = (W, H, args.frames, args.spp) == ISSUE_SIZE
     how = extrapolate(ours.timings_s, beauty_keys, (W, H, args.frames), args.spp)[1]
     label = "measured" if at_issue else f"extrapolated from {W}x{H}x{args.frames} at {args.spp} spp: {how}"
