@@ -28,7 +28,7 @@ whose pass is their share of every pixel, bounces included. Where the signature 
 change is theirs (every channel equal but the lamp channel, and that one equal once their
 lamps are left out of the full view's code; blur rings only around such pixels), the removed
 view is the full render minus that pass (denoised after the subtraction when the denoiser is
-on, as Cycles' own denoiser would), an unbiased render of the scene without that light drawn
+on, with the same denoiser and guides, prefiltered the fast way), an unbiased render of the scene without that light drawn
 from the full render's samples. Only the removed objects' own pixels, shadows, contact band and
 blur are re-rendered. A carried lamp lights much of a room; this is most of the light family's
 changed pixels. The quadmask is unchanged (they are 127 either way).
