@@ -164,12 +164,11 @@ class Session:
         the frame, more than re-rendering the lamp's light saves at 8 spp; the fast prefilter
         costs about a third of that and differs from it by 0.35 levels on average."""
         sc = self.bs.scene
+        if sc.render.use_compositing != on or sc.use_nodes != on:  # written only when it changes
+            sc.use_nodes = on
+            sc.render.use_compositing = on
         if not on:
-            sc.use_nodes = False
-            sc.render.use_compositing = False
             return
-        sc.use_nodes = True
-        sc.render.use_compositing = True
         tree = sc.node_tree
         if not tree.nodes.get("void_cf"):
             for node in list(tree.nodes):
