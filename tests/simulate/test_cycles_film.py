@@ -140,9 +140,12 @@ def test_no_film_leaves_the_renders_as_they_were(film_renders):
     scene, views, without, raw = film_renders
     assert without.info["film"] is None and views.info["film"]
     for a, b in zip(raw, (without.full, without.removed, without.hidden)):
-        # the renders themselves do not depend on the film
-        assert np.array_equal(a, b.rgb), (f"{(a != b.rgb).any(-1).mean():.3%} of pixels differ, by up to "
-                                          f"{np.abs(a.astype(int) - b.rgb).max()} levels")
+        # The renders themselves do not depend on the film. They come from two worker
+        # processes, whose denoised floats can differ in the last bit (blender_worker's ASLR
+        # note): a handful of pixels one level apart, where the film moves every pixel by many.
+        differ = (a != b.rgb).any(-1)
+        assert np.abs(a.astype(int) - b.rgb).max() <= 1 and differ.mean() < 0.001, (
+            f"{differ.mean():.3%} of pixels differ, by up to {np.abs(a.astype(int) - b.rgb).max()} levels")
     rgb = [without.full.rgb.copy(), without.removed.rgb.copy(), without.hidden.rgb.copy()]
     develop(without, scene, grain=False)  # the scene's camera has no exposure or vignette
     assert all(np.array_equal(a, b) for a, b in zip(rgb, (without.full.rgb, without.removed.rgb, without.hidden.rgb)))
