@@ -42,7 +42,10 @@ def _both(scene, pf, pr, **kw):
         out[groups] = (views, mask)
     (on, mask_on), (off, mask_off) = out[True], out[False]
     np.testing.assert_array_equal(mask_on, mask_off)  # the mask does not depend on how the target is made
-    np.testing.assert_array_equal(on.full.rgb, off.full.rgb)
+    # the input is rendered alike (two worker processes: the denoised floats may differ in the
+    # last bit, a few pixels one level apart)
+    assert np.abs(on.full.rgb.astype(int) - off.full.rgb).max() <= 1
+    assert (on.full.rgb != off.full.rgb).any(-1).mean() < 0.001
     return on, off, mask_on
 
 
