@@ -140,17 +140,16 @@ class Session:
         if not hasattr(self.bs.scene, "node_tree"):  # Blender 5 moved the compositor: not wired up
             return False
         removed = set(self.spec.removed_ids)
+        glowing = [o.id for o in self.spec.objects if o.id in removed and o.emission > 0]
         members = [obj for obj, carrier in self.bs.lamps if carrier in removed]
-        members += [self.bs.objects[o.id] for o in self.spec.objects if o.id in removed and o.emission > 0]
+        # an object's anchor shares its mesh and glow (never seen, but in the group with it)
+        members += [self.bs.objects[i] for i in glowing] + [self.bs.anchors[i] for i in glowing]
         if not members:
             return False
         layer = self.bs.scene.view_layers[0]
         layer.lightgroups.add(name=GONE_GROUP)
         for obj in members:
             obj.lightgroup = GONE_GROUP
-        for o in self.spec.objects:  # an anchor shares its object's mesh and glow (never seen)
-            if o.id in removed and o.emission > 0:
-                self.bs.anchors[o.id].lightgroup = GONE_GROUP
         if self.job["denoiser"]:
             layer.cycles.denoising_store_passes = True  # the noisy image and the denoiser's guides
         return True
