@@ -223,6 +223,30 @@ def blur_radius_px(depths_m, focus_m: float, focal_mm: float, fstop: float, heig
     return int(math.ceil(defocus + abs(motion_px) * shutter)) + 1
 
 
+def dilate_disc(mask: np.ndarray, radius_px: int) -> np.ndarray:
+    """A ``(H, W)`` bool mask dilated by a disc of ``radius_px`` pixels (``x^2 + y^2 <= r^2``).
+
+    Nothing outside the picture counts as marked. Only the box around the marked pixels,
+    grown by the radius, is processed (OpenCV's dilation, the same pixels as SciPy's
+    ``binary_dilation`` with that disc, a few tens of times faster at these radii).
+    """
+    import cv2
+
+    out = np.array(mask, dtype=bool, copy=True)
+    r = int(radius_px)
+    ys, xs = np.flatnonzero(out.any(1)), np.flatnonzero(out.any(0))
+    if r <= 0 or len(ys) == 0:
+        return out
+    H, W = out.shape
+    y0, y1 = max(int(ys[0]) - r, 0), min(int(ys[-1]) + r + 1, H)
+    x0, x1 = max(int(xs[0]) - r, 0), min(int(xs[-1]) + r + 1, W)
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    disc = ((xx * xx + yy * yy) <= r * r).astype(np.uint8)
+    box = np.ascontiguousarray(out[y0:y1, x0:x1]).view(np.uint8)
+    out[y0:y1, x0:x1] = cv2.dilate(box, disc, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+    return out
+
+
 def grow_changed(quadmask: np.ndarray, radius_px: int) -> np.ndarray:
     """A quadmask whose 255 pixels within ``radius_px`` of a changed pixel become 127.
 
@@ -230,17 +254,12 @@ def grow_changed(quadmask: np.ndarray, radius_px: int) -> np.ndarray:
     blur may carry the change; 0 and 63 pixels stay as they are (they are defined by what the
     removed object shows in the sharp pass).
     """
-    from scipy import ndimage
-
     mask = np.asarray(quadmask)
     if radius_px <= 0:
         return mask.copy()
-    r = int(radius_px)
-    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-    disc = (xx * xx + yy * yy) <= r * r
     out = mask.copy()
     for t in range(mask.shape[0]):
         changed = mask[t] != 255
-        grown = ndimage.binary_dilation(changed, structure=disc)
+        grown = dilate_disc(changed, radius_px)
         out[t][grown & ~changed] = 127
     return out

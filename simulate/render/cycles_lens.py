@@ -184,15 +184,9 @@ def frame_radii(scene: SceneSpec, pf: np.ndarray, pr: np.ndarray, moved: np.ndar
 
 def grow(mask: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """``(T, H, W)`` bool ``mask`` dilated by a disc of ``radii[t]`` pixels in each frame."""
-    from scipy import ndimage
-
     out = np.array(mask, dtype=bool, copy=True)
     for t, r in enumerate(radii):
-        r = int(r)
-        if r <= 0 or not out[t].any():
-            continue
-        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
-        out[t] = ndimage.binary_dilation(out[t], structure=(xx * xx + yy * yy) <= r * r)
+        out[t] = camerawork.dilate_disc(out[t], int(r))
     return out
 
 

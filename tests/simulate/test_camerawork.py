@@ -85,6 +85,21 @@ def test_grow_changed_turns_the_fringe_to_127_and_keeps_the_rest():
     assert set(np.unique(grown)) <= {0, 63, 127, 255}
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_dilate_disc_marks_exactly_the_disc_around_every_marked_pixel(seed):
+    ndimage = pytest.importorskip("scipy.ndimage")
+    rng = np.random.default_rng(seed)
+    mask = rng.random((90, 130)) > 0.998  # sparse dots, some near the borders
+    mask[rng.integers(0, 80):, rng.integers(0, 120):][:6, :9] = True
+    mask[0, rng.integers(0, 130)] = True
+    for r in (0, 1, 3, 7, 16, 60):
+        yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+        want = ndimage.binary_dilation(mask, structure=(xx * xx + yy * yy) <= r * r) if r else mask
+        got = cw.dilate_disc(mask, r)
+        assert got.dtype == bool and (got == want).all(), r
+    assert not cw.dilate_disc(np.zeros((5, 5), bool), 3).any()
+
+
 def test_develop_keeps_equal_pixels_equal_and_is_reproducible():
     rng = np.random.default_rng(0)
     full = rng.integers(0, 256, size=(3, 12, 16, 3), dtype=np.uint8)
