@@ -72,7 +72,8 @@ def quantize(x: np.ndarray) -> np.ndarray:
     return (np.rint(x.astype(np.float64) / QUANTUM) * QUANTUM).astype(np.float32)
 
 
-def assemble(full, sig: dict, like_full: np.ndarray, rendered: np.ndarray, T: int, H: int, W: int) -> dict[str, dict]:
+def assemble(full, sig: dict, like_full: np.ndarray, rendered: np.ndarray, T: int, H: int, W: int,
+             extra: int = 0) -> dict[str, dict]:
     """Per view: ids, depth and signature from the full beauty and the signature passes.
 
     ``full`` and ``sig[view]`` are worker results (``frames``, ``valid``, ``color``, ``ids``,
@@ -83,9 +84,11 @@ def assemble(full, sig: dict, like_full: np.ndarray, rendered: np.ndarray, T: in
     where it was rendered (where removed and moved objects overlap), as far as that lies in
     ``rendered`` (T, H, W), where full and removed were: beyond it all views must stay
     equal. The full view takes ids and depth from its beauty render outside its signature
-    rectangles.
+    rectangles. ``extra`` channels (zero in every view) follow :data:`CHANNELS`, for codes
+    added later (the blur ring's, :func:`simulate.render.cycles_lens.grow_changes`) without
+    copying the arrays again.
     """
-    base_sig = np.full((T, H, W, len(CHANNELS)), UNRENDERED, np.float32)
+    base_sig = np.full((T, H, W, len(CHANNELS) + extra), UNRENDERED, np.float32)
     base_sig[..., 3:] = 0.0
     full_view = {"ids": full.ids.copy(), "depth": full.depth.copy(), "sig": base_sig}
     _fill(full_view, sig["full"])

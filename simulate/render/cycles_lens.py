@@ -236,8 +236,9 @@ def grow_changes(scene, views, pf, moved, radii, diff_rf, diff_hf, diff_hr, marg
     frame of a contact) differ in their blur, not in the sharp passes: their footprint and
     shadow count as changed too. The grown ring gets its own signature channel, so the
     quadmask marks it (127) and 255 stays bit-identical. ``views``: the renderer's per-view
-    ``{"ids", "sig", "depth"}``; the grown maps (removed vs full, hidden vs full, hidden vs
-    removed) are returned.
+    ``{"ids", "sig", "depth"}``, whose ``sig`` has its last channel free for that code (zero,
+    :func:`~simulate.render.blender_signature.assemble` with ``extra=1``); the grown maps
+    (removed vs full, hidden vs full, hidden vs removed) are returned.
     """
     around = blur_neighbours(scene, pf, moved, diff_rf.shape[1:], margin_px)
     g_rf = grow(diff_rf | around, radii)
@@ -245,5 +246,5 @@ def grow_changes(scene, views, pf, moved, radii, diff_rf, diff_hf, diff_hr, marg
     g_hr = grow(diff_hr | around, radii)
     codes = ring_codes(g_rf, g_hf, g_hr)
     for v in ("full", "hidden", "removed"):
-        views[v]["sig"] = np.concatenate([views[v]["sig"], codes[v][..., None]], axis=-1)
+        views[v]["sig"][..., -1] = codes[v]
     return g_rf, g_hf, g_hr

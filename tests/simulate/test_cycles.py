@@ -77,6 +77,24 @@ def test_missing_bpy_names_the_extra(monkeypatch):
         CyclesRenderer()
 
 
+def test_worker_environment_leaves_out_the_callers_own_variables_and_their_order():
+    """Blender lays data out by address: the worker's environment block must not depend on
+    who calls (pytest, a terminal, a Ray task) or on the order the variables came in."""
+    import os
+
+    from simulate.render.cycles import REPO_ROOT, worker_env
+
+    base = {"PATH": "/usr/bin:/bin", "HOME": "/home/u", "LANG": "C.UTF-8", "XDG_CACHE_HOME": "/c", "VOID_X": "1"}
+    caller = {"RAY_JOB_ID": "01000000", "PYTEST_CURRENT_TEST": "t.py::x (call)", "COLUMNS": "120", "_": "/bin/x",
+              "PYTHONHASHSEED": "7", "OMP_NUM_THREADS": "2", **dict(reversed(list(base.items())))}
+    a, b = worker_env(base), worker_env(caller)
+    assert a == b and list(a) == list(b) == sorted(a)
+    assert {"PATH", "HOME", "LANG", "XDG_CACHE_HOME", "VOID_X"} <= set(a)
+    assert a["PYTHONHASHSEED"] == "0" and a["OMP_NUM_THREADS"] == "1"
+    assert a["PYTHONPATH"].split(os.pathsep) == [str(REPO_ROOT)]
+    assert worker_env({**base, "PYTHONPATH": "/extra"})["PYTHONPATH"].split(os.pathsep) == [str(REPO_ROOT), "/extra"]
+
+
 def test_change_regions_contain_object_and_shadow():
     scene, full, removed = make_scene(size=64)
     moved = regions.moved_objects(full, removed, 1e-6)
