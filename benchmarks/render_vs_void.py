@@ -222,6 +222,9 @@ def main(argv=None) -> int:
                          "re-rendered (fraction of its middle half extent; 0: not at all; default: the "
                          f"set's, {CyclesRenderer.CONTACT_BAND} or {CyclesRenderer.INDOOR_CONTACT_BAND} in rooms and tabletops)")
     ap.add_argument("--families", default=",".join(FAMILIES))
+    ap.add_argument("--skip", type=int, default=0,
+                    help="start at this sample of the mix (the samples void simulate draws, in order): "
+                         "--skip 6 --num-scenes 1 measures the seventh alone")
     ap.add_argument("--look", choices=("plain", "footage"), default="plain",
                     help="footage: sets, props, camera work and, in Cycles, depth of field, motion blur and "
                          "practical lights (both methods render the same lens)")
@@ -237,7 +240,7 @@ def main(argv=None) -> int:
     W, H = parse_resolution(args.resolution)
 
     with tempfile.TemporaryDirectory(prefix="render-vs-void-") as tmp:
-        config = SimulateConfig(out=str(Path(tmp) / "ds"), num_samples=args.num_scenes, seed=args.seed,
+        config = SimulateConfig(out=str(Path(tmp) / "ds"), num_samples=args.skip + args.num_scenes, seed=args.seed,
                                 families=args.families, resolution=(W, H), frames=args.frames,
                                 renderer="cycles", spp=args.spp, progress=False, look=args.look)
         renderer = CyclesRenderer(spp=args.spp, signature_spp=args.signature_spp, threads=args.threads,
@@ -251,7 +254,7 @@ def main(argv=None) -> int:
         header = (f"{'sample':<18} {'camera':>6} {'VOID CPU-s':>10} {'ours CPU-s':>10} {'ratio':>6} {'full frames':>11} "
                   f"{'re-rendered':>12} {'signature':>9} {'VOID 127 noise':>14} {'missed':>7}")
         print(header)
-        for i, task in enumerate(plan(config)):
+        for i, task in enumerate(plan(config)[args.skip:]):
             draw = draw_scene(task, Counter())
             scene, pf, pr = draw.scene, draw.full.poses, draw.removed.poses
             independent = args.reference_seeds == "independent"
