@@ -82,7 +82,7 @@ def test_worker_environment_leaves_out_the_callers_own_variables_and_their_order
     who calls (pytest, a terminal, a Ray task) or on the order the variables came in."""
     import os
 
-    from simulate.render.cycles import REPO_ROOT, worker_env
+    from simulate.render.cycles_process import REPO_ROOT, worker_env
 
     base = {"PATH": "/usr/bin:/bin", "HOME": "/home/u", "LANG": "C.UTF-8", "XDG_CACHE_HOME": "/c", "VOID_X": "1"}
     caller = {"RAY_JOB_ID": "01000000", "PYTEST_CURRENT_TEST": "t.py::x (call)", "COLUMNS": "120", "_": "/bin/x",
@@ -479,11 +479,11 @@ def test_thread_limit_reaches_blenders_scheduler():
 @pytest.fixture
 def scratch_root(tmp_path, monkeypatch):
     """A temporary folder in place of /dev/shm for the workers' EXR scratch directories."""
-    from simulate.render import cycles
+    from simulate.render import cycles_process
 
     root = tmp_path / "shm"
     root.mkdir()
-    monkeypatch.setattr(cycles, "SCRATCH_ROOT", root)
+    monkeypatch.setattr(cycles_process, "SCRATCH_ROOT", root)
     return root
 
 
