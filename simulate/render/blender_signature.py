@@ -46,7 +46,8 @@ import functools
 import numpy as np
 
 from simulate import meshes
-from simulate.render.blender_regions import contact_band_m, lamp_reach_m, local_bounds, mask_box, quat_rotate
+from simulate.render.blender_regions import contact_band_m, lamp_reach_m, local_bounds, quat_rotate
+from simulate.render.borders import mask_box
 from simulate.scene import ObjectSpec, SceneSpec, camera_at, look_at_matrix
 
 CHANNELS = (

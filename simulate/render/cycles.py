@@ -72,7 +72,7 @@ import numpy as np
 
 from simulate.render import blender_regions as regions
 from simulate.render import blender_signature as signature
-from simulate.render import cycles_film, cycles_lens, cycles_lights
+from simulate.render import cycles_film, cycles_lens, cycles_lights, borders
 from simulate.render import cycles_process as process
 from simulate.render.cycles_process import CyclesError
 from simulate.render.base import Renderer, RenderPasses, Views
@@ -210,8 +210,8 @@ class CyclesRenderer(Renderer):
             radii = cycles_lens.frame_radii(scene, pf, pr, moved, lens)
             bounds = bounds._replace(union_rects=cycles_lens.grow_rects(bounds.union_rects, radii, W, H),
                                      overlap_rects=cycles_lens.grow_rects(bounds.overlap_rects, radii, W, H))
-        rendered = np.stack([regions.rects_mask(r, W, H) for r in bounds.union_rects])  # signature rendered
-        overlap = np.stack([regions.rects_mask(r, W, H) for r in bounds.overlap_rects])
+        rendered = np.stack([borders.rects_mask(r, W, H) for r in bounds.union_rects])  # signature rendered
+        overlap = np.stack([borders.rects_mask(r, W, H) for r in bounds.overlap_rects])
         region = rendered | bounds.near  # outside it the views are equal
         if bounds.lamp is not None:
             region |= bounds.lamp
@@ -235,7 +235,7 @@ class CyclesRenderer(Renderer):
             wanted = {"full": bounds.union_rects, "removed": bounds.union_rects, "hidden": bounds.overlap_rects}
             sig_plans, sig = {}, {}
             for v in ("full", "removed", "hidden"):
-                sig_plans[v] = _plan(within[v], same[v], lambda m: regions.mask_rects(m, 0), wanted[v])
+                sig_plans[v] = _plan(within[v], same[v], lambda m: borders.mask_rects(m, 0), wanted[v])
                 sig[v] = _render_plan(worker, "signature", v, sig_plans[v], within[v])
 
             # 2. Exact change maps from the signature passes (outside the region all equal).
@@ -263,10 +263,10 @@ class CyclesRenderer(Renderer):
             light_only = diff_rf & ~redo_rf
             own_h = diff_hf & diff_hr  # hidden equals neither: needs its own pixels
             pad = 6 if self.denoiser else 0  # a denoiser needs context; Cycles pixels do not
-            cost = regions.beauty_overhead_px(self.spp)
+            cost = borders.beauty_overhead_px(self.spp)
 
             def cover(mask):
-                return regions.mask_rects(mask, pad, regions.BEAUTY_BLOCK_PX, cost)
+                return borders.mask_rects(mask, pad, borders.BEAUTY_BLOCK_PX, cost)
 
             plan_r = _plan(redo_rf, beauty_same["removed"], cover)
             plan_h = _plan(own_h, beauty_same["hidden"], cover)
@@ -454,7 +454,7 @@ def _differs(a: dict, b: dict, region: np.ndarray, but_lamp: bool = False) -> np
     where the removed objects' own lamps are all that changes, the pixels count as equal."""
     out = np.zeros(region.shape, bool)
     for t in range(region.shape[0]):
-        yx = regions.mask_box(region[t])
+        yx = borders.mask_box(region[t])
         if yx is None:
             continue
         box = (t, slice(yx[0], yx[1]), slice(yx[2], yx[3]))

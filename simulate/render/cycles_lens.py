@@ -27,6 +27,7 @@ import numpy as np
 
 from simulate import camerawork
 from simulate.render import blender_regions as regions
+from simulate.render import borders
 from simulate.scene import SceneSpec, camera_at, project
 
 SHUTTER_FRAMES = 0.5  # a 180-degree shutter: open for half of each frame, centred on it
@@ -195,8 +196,8 @@ def grow_rects(rects: list[list[tuple]], radii: np.ndarray, width: int, height: 
     out = []
     for t, frame in enumerate(rects):
         r = int(radii[t])
-        grown = [regions.clip_rect((x0 - r, y0 - r, x1 + r, y1 + r), width, height) for x0, y0, x1, y1 in frame]
-        out.append(regions.merge_rects([g for g in grown if g is not None]))
+        grown = [borders.clip_rect((x0 - r, y0 - r, x1 + r, y1 + r), width, height) for x0, y0, x1, y1 in frame]
+        out.append(borders.merge_rects([g for g in grown if g is not None]))
     return out
 
 

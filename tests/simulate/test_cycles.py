@@ -20,6 +20,7 @@ import pytest
 
 from simulate import meshes
 from simulate.render import blender_regions as regions
+from simulate.render import borders
 from simulate.scene import CameraSpec, FloorSpec, LightSpec, ObjectSpec, SceneSpec, camera_at, look_at_matrix, project
 from void import deps
 
@@ -114,11 +115,11 @@ def test_change_regions_contain_object_and_shadow():
             ok = (xy >= 0).all(1) & (xy < 64).all(1)
             assert inside[xy[ok, 1], xy[ok, 0]].all()
         assert bounds.union[t][inside].all() and bounds.union[t][bounds.moved[t]].all()
-        covered = regions.rects_mask(bounds.union_rects[t], 64, 64)
+        covered = borders.rects_mask(bounds.union_rects[t], 64, 64)
         assert covered[bounds.union[t]].all()
         # hidden is rendered only where it can differ from both full and removed
         overlap = bounds.removed[t] & bounds.moved[t]
-        covered_h = regions.rects_mask(bounds.overlap_rects[t], 64, 64)
+        covered_h = borders.rects_mask(bounds.overlap_rects[t], 64, 64)
         assert covered_h[overlap].all() and covered_h.sum() < covered.sum()
         assert 0 < inside.mean() < 0.3  # a bound, but not the whole image
 
@@ -181,11 +182,11 @@ def test_mask_rects_cover_and_merge():
             y, x = rng.integers(0, 40), rng.integers(0, 56)
             m[y : y + rng.integers(1, 12), x : x + rng.integers(1, 12)] = True
         m &= rng.random(m.shape) < 0.8
-        rects = regions.mask_rects(m, pad_px=1)
-        assert not (m & ~regions.rects_mask(rects, 56, 40)).any()
-    two = regions.merge_rects([(0, 0, 10, 10), (10, 0, 20, 10)])
+        rects = borders.mask_rects(m, pad_px=1)
+        assert not (m & ~borders.rects_mask(rects, 56, 40)).any()
+    two = borders.merge_rects([(0, 0, 10, 10), (10, 0, 20, 10)])
     assert two == [(0, 0, 20, 10)]  # touching: one render is cheaper
-    apart = regions.merge_rects([(0, 0, 40, 40), (200, 200, 240, 240)], overhead_px=100)
+    apart = borders.merge_rects([(0, 0, 40, 40), (200, 200, 240, 240)], overhead_px=100)
     assert len(apart) == 2
 
 
