@@ -5,6 +5,7 @@
     python benchmarks/render_vs_void.py --num-scenes 3 --resolution 64x64 --frames 8 --spp 8 --families reflection,light,glass
     python benchmarks/render_vs_void.py --num-scenes 5 --resolution 256x256 --frames 48        # the size (~35 min)
     python benchmarks/render_vs_void.py --look footage --families human --num-scenes 1 --resolution 672x384 --frames 49
+    python benchmarks/render_vs_void.py --look footage --skip 6 --num-scenes 1 --resolution 672x384 --frames 49 --spp 8  # the mix's 7th
 
 Scenes come from the scenario families and pybullet physics (``simulate.generate.plan`` and
 ``simulate.pipeline.draw_scene``: the samples ``void simulate`` would make). Each scene is
@@ -238,6 +239,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="also write the numbers here")
     args = ap.parse_args(argv)
     W, H = parse_resolution(args.resolution)
+    if args.skip < 0 or args.num_scenes < 1:
+        ap.error("--skip must be >= 0 and --num-scenes >= 1")
 
     with tempfile.TemporaryDirectory(prefix="render-vs-void-") as tmp:
         config = SimulateConfig(out=str(Path(tmp) / "ds"), num_samples=args.skip + args.num_scenes, seed=args.seed,
