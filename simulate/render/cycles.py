@@ -72,7 +72,7 @@ import numpy as np
 
 from simulate.render import blender_regions as regions
 from simulate.render import blender_signature as signature
-from simulate.render import cycles_film, cycles_lens, cycles_lights, borders
+from simulate.render import borders, cycles_film, cycles_lens, cycles_lights
 from simulate.render import cycles_process as process
 from simulate.render.cycles_process import CyclesError
 from simulate.render.base import Renderer, RenderPasses, Views
@@ -479,4 +479,3 @@ def _paste(dst: np.ndarray, res: process.Result, where: np.ndarray, convert) -> 
     for t in range(where.shape[0]):
         if where[t].any() and t not in res.frames:
             raise CyclesError(f"frame {t}: changed pixels but no re-render (a bug)")
-

@@ -17,11 +17,16 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from void import deps
 from void.errors import VoidError
+
+if TYPE_CHECKING:  # annotations only: cycles imports this module
+    from simulate.render.cycles import CyclesRenderer
+    from simulate.scene import SceneSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # What a Blender worker inherits of the caller's environment (names, and prefixes ending in
